@@ -1,0 +1,80 @@
+"""The exception tree of runbook_exec. Every error a user can meet derives from one base.
+
+::
+
+    RunbookExecError                 base; the CLI prints ``str(exc)`` and exits non-zero
+    ├── CommandError                 a subprocess failed (argv, status, output tail)
+    │   └── CommandTimeout           ... or ran past its timeout (also a TimeoutError)
+    ├── MissingDependencyError       a binary/package/privilege is missing; says how to get it
+    ├── LabError                     a daemon of the lab could not start, answer or stop
+    ├── ArchiveError                 a docker-save archive is unreadable or hostile (exit 2)
+    │   └── UnsafeArchiveError       member names/links escape, devices, bombs
+    ├── RepairError                  an archive cannot be repaired; says what to do instead
+    └── ExecutorError                the executor itself (not a runbook) failed
+
+Messages say what is wrong, where, and what to do.
+"""
+
+from __future__ import annotations
+
+
+class RunbookExecError(Exception):
+    """Base of every error raised on purpose by runbook_exec."""
+
+    exit_code: int = 1
+
+
+class CommandError(RunbookExecError):
+    """A subprocess exited non-zero. ``str()`` is pasteable: the command, status, output tail."""
+
+    def __init__(self, argv: list[str], returncode: int | None, output: str, note: str = "") -> None:
+        self.argv = list(argv)
+        self.returncode = returncode
+        self.output = output
+        self.note = note
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        from .proc import quote_argv
+
+        tail = "\n".join(self.output.rstrip().splitlines()[-20:])
+        head = f"command `{quote_argv(self.argv)}` failed with exit status {self.returncode}"
+        if self.note:
+            head += f" ({self.note})"
+        return f"{head}\n{tail}" if tail else head
+
+
+class CommandTimeout(CommandError, TimeoutError):
+    """A subprocess ran past its timeout and was killed."""
+
+
+class MissingDependencyError(RunbookExecError):
+    """Something the lab needs is not installed or not permitted; the message names the fix."""
+
+    exit_code = 3
+
+
+class LabError(RunbookExecError):
+    """A lab daemon (containerd, dockerd) could not start, answer or stop."""
+
+
+class ArchiveError(RunbookExecError):
+    """A docker-save archive cannot be read: not a tar, truncated, invalid JSON, ..."""
+
+    exit_code = 2
+
+
+class UnsafeArchiveError(ArchiveError):
+    """An archive member tries to escape (``..``, absolute path, outside link) or is a device."""
+
+
+class RepairError(RunbookExecError):
+    """An archive cannot be repaired (e.g. a layer blob is missing)."""
+
+    exit_code = 2
+
+
+class ExecutorError(RunbookExecError):
+    """The executor could not do its own job (not: a runbook failed)."""
+
+    exit_code = 2
