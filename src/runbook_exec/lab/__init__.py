@@ -1,0 +1,35 @@
+"""The lab a runbook drives: a kind node's runtime, a Docker engine, sandbox or live.
+
+::
+
+    from runbook_exec.lab import open_target
+    with open_target() as target:          # prints which target and why
+        target.engine.build("demo:1", layers=[b"a", b"b"])
+        target.engine.save(["demo:1"], "images.tar")
+        result = target.node.load("images.tar")   # kind's exact import command
+        print(result.error or "imported")
+        print(target.node.kubelet_view("demo:1"))
+
+Sandbox (default): :class:`Node` is a private containerd with the CRI plugin, :class:`Engine`
+a private dockerd; both live in a temp dir and are removed on ``close()``. Live
+(``RUNBOOK_TARGET=live`` and a kind cluster): the user's Docker and kind node.
+"""
+
+from .engine import Engine
+from .live import LiveEngine, LiveNode, Target, choose_target, open_target
+from .node import Node
+from .results import CheckRecord, ImageRecord, ImportResult, KubeletView
+
+__all__ = [
+    "CheckRecord",
+    "Engine",
+    "ImageRecord",
+    "ImportResult",
+    "KubeletView",
+    "LiveEngine",
+    "LiveNode",
+    "Node",
+    "Target",
+    "choose_target",
+    "open_target",
+]

@@ -1,0 +1,159 @@
+"""The ledger: one verification record per runbook, the executor's only public output.
+
+This module is the whole contract between the executor and the site: the site plugin
+imports it and nothing else from ``runbook_exec.execute``. It has no heavy imports.
+
+Layout of a build directory (both are build outputs, never committed)::
+
+    build/ledger.json              {"format": 1, "runbooks": {"<name>": Record, ...}}
+    build/executed/<name>.ipynb    the executed notebook, both languages, all outputs
+
+A record (JSON object) carries:
+
+    name, source          runbook name (file stem) and its path as given to the executor
+    status                "passed" or "failed"
+    started, finished     UTC, ISO 8601 with "Z"; duration in seconds
+    cells                 number of code cells
+    failure               null, or {cell, first_line, error, kind}; ``cell`` is the 1-based
+                          number of the failing *code* cell (markdown cells are not counted,
+                          so the number is the same in both languages' notebooks); ``kind`` is
+                          one of FAILURE_KINDS
+    environment           the lab fingerprint: containerd, ctr, dockerd, skopeo, target, python
+    package_version, git_commit, cache_key
+    cached                true when this run reused an earlier verification (times are the
+                          original verification's)
+    notebook              path of the executed notebook, relative to the build directory
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any, Literal, TypedDict
+
+FORMAT = 1
+LEDGER_NAME = "ledger.json"
+EXECUTED_DIR = "executed"
+
+Status = Literal["passed", "failed"]
+FailureKind = Literal[
+    "exception", "timeout", "deadline", "kernel-died", "no-kernel", "interrupted", "executor"
+]
+FAILURE_KINDS: tuple[str, ...] = (
+    "exception", "timeout", "deadline", "kernel-died", "no-kernel", "interrupted", "executor"
+)
+ENVIRONMENT_KEYS = ("containerd", "ctr", "dockerd", "skopeo", "target", "python")
+
+
+class Failure(TypedDict):
+    cell: int | None
+    first_line: str
+    error: str
+    kind: FailureKind
+
+
+class Record(TypedDict):
+    name: str
+    source: str
+    status: Status
+    started: str
+    finished: str
+    duration: float
+    cells: int
+    failure: Failure | None
+    environment: dict[str, str]
+    package_version: str
+    git_commit: str
+    cache_key: str
+    cached: bool
+    notebook: str
+
+
+class LedgerFormatError(ValueError):
+    """The ledger file exists but is not a ledger this code can read."""
+
+
+def ledger_path(build_dir: Path) -> Path:
+    return build_dir / LEDGER_NAME
+
+
+def executed_path(build_dir: Path, name: str) -> Path:
+    return build_dir / EXECUTED_DIR / f"{name}.ipynb"
+
+
+def load(path: Path) -> dict[str, Record]:
+    """Read the ledger at ``path``; a missing file is an empty ledger."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    try:
+        data: Any = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise LedgerFormatError(
+            f"{path} is not valid JSON ({exc}); delete it and run `runbook-exec run`"
+        ) from exc
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise LedgerFormatError(
+            f"{path} is not a format-{FORMAT} ledger; delete it and run `runbook-exec run`"
+        )
+    runbooks = data.get("runbooks")
+    if not isinstance(runbooks, dict):
+        raise LedgerFormatError(f"{path} has no 'runbooks' object; delete it and rerun")
+    return runbooks
+
+
+def save(path: Path, records: dict[str, Record]) -> None:
+    """Write the ledger atomically (a reader never sees half a file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    body = json.dumps(
+        {"format": FORMAT, "runbooks": dict(sorted(records.items()))},
+        indent=2,
+        ensure_ascii=False,
+    )
+    fd, tmp = tempfile.mkstemp(prefix=".ledger-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(body + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+_VERSION = re.compile(r"\d+\.\d+(?:\.\d+)?")
+
+
+def short_version(full: str) -> str:
+    """``'containerd github.com/containerd/containerd 1.6.20~ds1 ...'`` -> ``'1.6.20'``."""
+    if full == "absent":
+        return full
+    found = _VERSION.search(full)
+    return found.group(0) if found else full
+
+
+def short_environment(env: dict[str, str]) -> str:
+    """One line for a badge: ``containerd 1.6.20 · dockerd 20.10.24 · skopeo 1.9.3 · sandbox``."""
+    parts = [
+        f"{key} {short_version(env[key])}"
+        for key in ("containerd", "dockerd", "skopeo")
+        if key in env
+    ]
+    if "target" in env:
+        parts.append(env["target"])
+    return " · ".join(parts)
+
+
+def describe_failure(record: Record) -> str:
+    """One line naming where and how a runbook failed (used by the CLI and the site)."""
+    failure = record.get("failure")
+    if not failure:
+        return ""
+    where = f"cell {failure['cell']}" if failure["cell"] is not None else "before any cell"
+    head = f"{record['name']}: {where}"
+    if failure["first_line"]:
+        head += f" `{failure['first_line']}`"
+    return f"{head}: {failure['error']}"

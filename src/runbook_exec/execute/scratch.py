@@ -1,0 +1,150 @@
+"""A private scratch area for one kernel, and the sweep that leaves nothing behind.
+
+Each kernel gets its own ``TMPDIR`` and working directory inside one temp root, so what a
+runbook writes (``images.tar``, a lab daemon's state) dies with the run. Every process the
+kernel starts inherits ``RUNBOOK_EXEC_SCRATCH=<root>``; after the kernel is shut down the
+sweep kills any process still carrying that marker (a daemon started with a new session
+escapes the kernel's process group but not its environment), lazily unmounts anything
+mounted under the root, then removes it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sys
+import tempfile
+from pathlib import Path
+from types import TracebackType
+
+from .. import proc
+from ..errors import CommandError, MissingDependencyError
+
+MARKER = "RUNBOOK_EXEC_SCRATCH"
+PYTHON_KERNEL = "python3"
+
+
+class Scratch:
+    """Temp root with ``tmp/`` (the kernel's TMPDIR), ``work/`` (its cwd), ``kernels/``.
+
+    A context manager; leaving it sweeps processes and mounts and deletes the root.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix=f"runbook-exec-{name}-"))
+        self.tmp = self.root / "tmp"
+        self.work = self.root / "work"
+        self.kernels = self.root / "kernels"
+        for path in (self.tmp, self.work, self.kernels):
+            path.mkdir()
+
+    def __enter__(self) -> Scratch:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The kernel's environment: ours, with a private TMPDIR and the sweep marker."""
+        env = dict(os.environ)
+        env["TMPDIR"] = str(self.tmp)
+        env[MARKER] = str(self.root)
+        # Output of the lab's echo must reach the notebook in order, not in 8 KiB chunks.
+        env["PYTHONUNBUFFERED"] = "1"
+        return env
+
+    def write_python_kernelspec(self) -> Path:
+        """A ``python3`` spec that runs this very interpreter, so the kernel sees our venv."""
+        spec_dir = self.kernels / PYTHON_KERNEL
+        spec_dir.mkdir(exist_ok=True)
+        spec = {
+            "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": "Python 3 (runbook-exec)",
+            "language": "python",
+        }
+        (spec_dir / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
+        return self.kernels
+
+    def close(self) -> list[int]:
+        """Kill marked processes, unmount, remove the root. Returns the pids it had to kill."""
+        killed = kill_marked(str(self.root))
+        unmount_under(self.root)
+        shutil.rmtree(self.root, ignore_errors=True)
+        return killed
+
+
+def kill_marked(value: str) -> list[int]:
+    """SIGKILL every process (but us) whose environment has ``MARKER=value``."""
+    needle = f"{MARKER}={value}".encode() + b"\0"
+    killed = []
+    for pid in marked_pids(needle):
+        try:
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+        except (ProcessLookupError, PermissionError):
+            continue
+    return killed
+
+
+def marked_pids(needle: bytes) -> list[int]:
+    found = []
+    me = os.getpid()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == me:
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:  # gone, or not ours to read
+            continue
+        if needle in environ:
+            found.append(int(entry.name))
+    return found
+
+
+def mounts_under(root: Path) -> list[str]:
+    """Mount points at or below ``root``, deepest first."""
+    prefix = str(root)
+    points = []
+    try:
+        lines = Path("/proc/self/mountinfo").read_text().splitlines()
+    except OSError:
+        return []
+    for line in lines:
+        fields = line.split()
+        if len(fields) < 5:
+            continue
+        point = _unescape(fields[4])
+        if point == prefix or point.startswith(prefix + "/"):
+            points.append(point)
+    return sorted(points, key=lambda p: p.count("/"), reverse=True)
+
+
+def unmount_under(root: Path) -> None:
+    # A lazy unmount detaches even when something still holds the mount open; without it
+    # rmtree would descend into a still-mounted overlay and delete through it.
+    for point in mounts_under(root):
+        try:
+            proc.run(["umount", "-l", point], timeout=30, check=False, echo=False)
+        except (MissingDependencyError, CommandError):
+            continue
+
+
+def _unescape(field: str) -> str:
+    # mountinfo escapes space, tab, newline and backslash as \ooo octal
+    out, i = [], 0
+    while i < len(field):
+        if field[i] == "\\" and i + 3 < len(field) and field[i + 1 : i + 4].isdigit():
+            out.append(chr(int(field[i + 1 : i + 4], 8)))
+            i += 4
+        else:
+            out.append(field[i])
+            i += 1
+    return "".join(out)
