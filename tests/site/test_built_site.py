@@ -1,0 +1,104 @@
+"""The built site: both languages complete, switcher to the same page, offline, Chinese search."""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import yaml
+
+from runbook_exec.site.offline import scan_site
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def nav_pages() -> list[str]:
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_multi_constructor("tag:yaml.org,2002:python/", lambda *_: None)
+    config = yaml.load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"), Loader=Loader)  # noqa: S506
+
+    def walk(items: list[object]) -> list[str]:
+        out: list[str] = []
+        for item in items:
+            value = next(iter(item.values())) if isinstance(item, dict) else item
+            out += walk(value) if isinstance(value, list) else [str(value)]
+        return out
+
+    return walk(config["nav"])
+
+
+def html_path(site: Path, page: str, lang: str) -> Path:
+    stem = page[: -len(".md")]
+    rel = "index.html" if stem == "index" else (
+        f"{stem[: -len('index')]}index.html" if stem.endswith("/index") else f"{stem}/index.html"
+    )
+    return site / rel if lang == "zh" else site / "en" / rel
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.switch: dict[str, str] = {}
+        self.lang = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "html":
+            self.lang = a.get("lang", "")
+        if tag == "a" and "md-select__link" in a.get("class", "") and a.get("hreflang"):
+            self.switch[a["hreflang"]] = a.get("href", "")
+
+
+def parse(path: Path) -> _Links:
+    parser = _Links()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return parser
+
+
+def test_every_nav_page_is_built_in_both_languages(built_site: Path) -> None:
+    pages = nav_pages()
+    assert len(pages) >= 20
+    missing = [str(html_path(built_site, p, lang).relative_to(built_site))
+               for p in pages for lang in ("zh", "en") if not html_path(built_site, p, lang).is_file()]
+    assert missing == []
+    assert parse(built_site / "index.html").lang.startswith("zh")
+    assert parse(built_site / "en" / "index.html").lang.startswith("en")
+
+
+def test_language_switcher_leads_to_the_same_page(built_site: Path) -> None:
+    wrong = []
+    for page in nav_pages():
+        for lang, other in (("zh", "en"), ("en", "zh")):
+            here = html_path(built_site, page, lang)
+            href = parse(here).switch.get(other)
+            target = (here.parent / (href or "")).resolve()
+            if target.is_dir():
+                target = target / "index.html"
+            if href is None or target != html_path(built_site, page, other).resolve():
+                wrong.append(f"{here.relative_to(built_site)} -> {other}: {href}")
+    assert wrong == []
+
+
+def test_site_loads_nothing_from_other_hosts(built_site: Path) -> None:
+    count, found = scan_site(built_site)
+    assert count > 40
+    assert [str(f) for f in found] == []
+
+
+def test_chinese_words_are_search_tokens(built_site: Path) -> None:
+    index = json.loads((built_site / "search" / "search_index.json").read_text(encoding="utf-8"))
+    separator = re.compile(index["config"]["separator"])
+    assert "zh" in index["config"]["lang"]
+    tokens: set[str] = set()
+    for doc in index["docs"]:
+        tokens.update(t for t in separator.split(doc["text"]) if t)
+    # words taken from page bodies: they must be whole tokens, not buried in a sentence
+    for word in ("镜像", "归档", "节点"):
+        assert word in tokens, f"{word!r} is not a search token"
+    # and no token is a whole run of Chinese sentence (segmentation happened)
+    longest = max((t for t in tokens if re.fullmatch(r"[\u4e00-\u9fff]+", t)), key=len)
+    assert len(longest) <= 8, longest
