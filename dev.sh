@@ -34,6 +34,9 @@ setup() {
   else
     echo "up to date"
   fi
+
+  step "vendored browser assets"
+  bash scripts/vendor-assets.sh
 }
 
 build_site() {

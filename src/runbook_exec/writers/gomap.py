@@ -142,9 +142,7 @@ class GoMap:
 
     def _new_overflow(self, b: _Bucket) -> _Bucket:
         ovf = _Bucket()
-        if self.B < 16:
-            self.noverflow += 1
-        elif self._rng.getrandbits(32) & ((1 << (self.B - 15)) - 1) == 0:
+        if self.B < 16 or self._rng.getrandbits(32) & ((1 << (self.B - 15)) - 1) == 0:
             self.noverflow += 1
         b.overflow = ovf
         return ovf
@@ -174,7 +172,10 @@ class GoMap:
         newbit = self._noldbuckets()
         assert b is not None
         if not _evacuated(b):
-            dst = [self.buckets[oldbucket], None if self.same_size else self.buckets[oldbucket + newbit]]
+            dst = [
+                self.buckets[oldbucket],
+                None if self.same_size else self.buckets[oldbucket + newbit],
+            ]
             dst_i = [0, 0]
             while b is not None:
                 for i in range(_BUCKET_CNT):
