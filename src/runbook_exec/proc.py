@@ -40,6 +40,11 @@ def set_echo(echo: Echo | None) -> None:
     _echo = echo
 
 
+def echo(line: str) -> None:
+    """Echo ``line`` as a command would be (for steps done through an API, not a CLI)."""
+    (_echo or _default_echo)(line)
+
+
 def echo_to_stdout() -> None:
     """Echo each command to stdout as ``$ cmd`` (what a runbook wants)."""
     set_echo(lambda line: print(f"$ {line}", flush=True))

@@ -15,12 +15,13 @@ a private dockerd; both live in a temp dir and are removed on ``close()``. Live
 (``RUNBOOK_TARGET=live`` and a kind cluster): the user's Docker and kind node.
 """
 
-from .engine import Engine
+from .engine import BuiltImage, Engine
 from .live import LiveEngine, LiveNode, Target, choose_target, open_target
 from .node import Node
 from .results import CheckRecord, ImageRecord, ImportResult, KubeletView
 
 __all__ = [
+    "BuiltImage",
     "CheckRecord",
     "Engine",
     "ImageRecord",

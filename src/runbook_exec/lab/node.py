@@ -18,8 +18,15 @@ from .. import proc
 from ..errors import LabError
 from . import cri
 from ._containerd import Containerd, make_workdir, remove_workdir
-from .results import CheckRecord, ImageRecord, ImportResult, KubeletView
-from .results import parse_check, parse_images, parse_import
+from .results import (
+    CheckRecord,
+    ImageRecord,
+    ImportResult,
+    KubeletView,
+    parse_check,
+    parse_images,
+    parse_import,
+)
 
 NAMESPACE = "k8s.io"
 SNAPSHOTTER = "overlayfs"

@@ -32,8 +32,11 @@ class ImportResult:
     def error(self) -> str:
         """The final ``ctr: ...`` line (what kind shows the user), or "" on success."""
         for line in reversed(self.output.splitlines()):
-            if line.startswith("ctr: "):
-                return line
+            # ctr's stdout progress ("unpacking ...") has no newline before a failure, so
+            # the error can start mid-line in the combined output.
+            at = line.find("ctr: ")
+            if at == 0 or (at > 0 and line[:at].endswith("...")):
+                return line[at:]
         return "" if self.ok else (self.output.strip().splitlines() or [""])[-1]
 
     def __str__(self) -> str:
@@ -147,9 +150,7 @@ class KubeletView:
     def from_cri(cls, ref: str, image: CriImage | None, *, source: str) -> KubeletView:
         if image is None:
             return cls(ref, False, source=source)
-        return cls(
-            ref, True, image.id, image.repo_tags, image.repo_digests, image.size, source
-        )
+        return cls(ref, True, image.id, image.repo_tags, image.repo_digests, image.size, source)
 
     def __str__(self) -> str:
         if not self.present:

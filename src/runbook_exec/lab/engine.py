@@ -1,0 +1,301 @@
+"""A Docker engine for the lab, through the ``docker`` SDK.
+
+:class:`Engine` is a throwaway dockerd 20.10 (vfs, no iptables, no bridge) with its own
+data root, exec root, socket, pid file and a private containerd, all in one temp dir.
+It builds small ``FROM scratch`` images with the legacy builder (what
+``DOCKER_BUILDKIT=0 docker build`` uses) and saves them exactly as ``docker save`` does.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import io
+import json
+import re
+import shutil
+import subprocess
+import tarfile
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from .. import proc
+from ..errors import LabError
+from ._containerd import Containerd, make_workdir, remove_workdir
+from ._deps import find_binary, require_root
+
+# Fixed mtimes keep every DiffID (and so every digest a runbook prints) the same run to run.
+_EPOCH = 1_700_000_000
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class BuiltImage:
+    """An image the lab built: the reference to use, its ID and its layers (DiffIDs)."""
+
+    ref: str
+    image_id: str
+    diff_ids: tuple[str, ...]
+    dockerfile: str
+
+
+def dockerfile_for(layers: Sequence[bytes], *, path: str = "/data") -> tuple[str, list[int]]:
+    """The Dockerfile and, per layer, which distinct content file it copies.
+
+    Every layer writes ``path``; identical contents share one context file (same bytes,
+    same mtime), so they give identical layer tars, i.e. the same DiffID. A layer equal to
+    the one just before it would change nothing, and the legacy builder then commits an
+    empty diff that breaks the next step, so that is refused.
+    """
+    if not layers:
+        raise LabError("build() needs at least one layer")
+    slots: list[int] = []
+    seen: dict[bytes, int] = {}
+    for i, content in enumerate(layers):
+        if i and content == layers[i - 1]:
+            raise LabError(
+                f"layer {i} repeats layer {i - 1} directly: that COPY would change nothing; "
+                "put a different layer between repeats"
+            )
+        slots.append(seen.setdefault(content, len(seen)))
+    lines = ["FROM scratch"] + [f"COPY c{slot} {path}" for slot in slots]
+    return "\n".join(lines) + "\n", slots
+
+
+def build_context(dockerfile: str, contents: Sequence[bytes]) -> bytes:
+    """A build context tar: the Dockerfile and one file per distinct layer content."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        members = [("Dockerfile", dockerfile.encode())]
+        members += [(f"c{i}", data) for i, data in enumerate(contents)]
+        for i, (name, data) in enumerate(members):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mode = 0o644
+            # distinct mtimes: vfs's naive diff compares size and mtime, not bytes
+            info.mtime = _EPOCH + i
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+class EngineOps:
+    """Build, save and remove through a ``docker.DockerClient``; shared by sandbox and live."""
+
+    client: Any
+
+    def _name(self, name: str) -> str:
+        return name
+
+    def _created(self, ref: str) -> None:
+        pass
+
+    def build(self, name: str, layers: Sequence[bytes], *, path: str = "/data") -> BuiltImage:
+        """Build ``FROM scratch`` with one ``COPY`` layer per entry of ``layers``."""
+        import docker.errors
+
+        ref = self._name(name)
+        dockerfile, slots = dockerfile_for(layers, path=path)
+        distinct = sorted({slot: layers[i] for i, slot in enumerate(slots)}.items())
+        context = build_context(dockerfile, [data for _, data in distinct])
+        proc.echo(f"DOCKER_BUILDKIT=0 docker build -t {ref} .")
+        try:
+            image, _logs = self.client.images.build(
+                fileobj=io.BytesIO(context), custom_context=True, tag=ref, rm=True, forcerm=True
+            )
+        except docker.errors.BuildError as exc:
+            log = "".join(str(item.get("stream", item.get("error", ""))) for item in exc.build_log)
+            raise LabError(f"building {ref} failed: {exc.msg}\n{log.strip()}") from exc
+        self._created(ref)
+        layers_ids = tuple(image.attrs["RootFS"].get("Layers") or ())
+        return BuiltImage(ref, image.id, layers_ids, dockerfile)
+
+    def save(self, refs: Iterable[str] | str, path: str | Path) -> Path:
+        """Write ``docker save REFS`` output to ``path`` (streamed; removed on failure)."""
+        names = [refs] if isinstance(refs, str) else list(refs)
+        if not names:
+            raise LabError("save() needs at least one image reference")
+        dest = Path(path)
+        proc.echo(proc.quote_argv(["docker", "save", "-o", str(dest), *names]))
+        api = self.client.api
+        try:
+            # GET /images/get?names=... is what `docker save` calls; the SDK only wraps the
+            # single-image form, so the multi-name request goes through its HTTP helpers.
+            res = api._get(api._url("/images/get"), params={"names": names}, stream=True)
+            api._raise_for_status(res)
+            with dest.open("wb") as out:
+                for chunk in res.iter_content(_CHUNK):
+                    out.write(chunk)
+        except BaseException as exc:
+            dest.unlink(missing_ok=True)
+            if isinstance(exc, Exception):
+                raise LabError(f"docker save {' '.join(names)} failed: {exc}") from exc
+            raise
+        return dest
+
+    def remove(self, *refs: str) -> None:
+        """Remove images by reference (``docker rmi``); missing ones are ignored."""
+        import docker.errors
+
+        for ref in refs:
+            with contextlib.suppress(docker.errors.ImageNotFound):
+                self.client.images.remove(ref, force=True)
+
+    def image_id(self, ref: str) -> str:
+        """``docker image inspect -f {{ .Id }} REF`` (kind's first step)."""
+        return str(self.client.images.get(ref).id)
+
+
+def dockerd_major(version_output: str) -> int:
+    """Major version from ``dockerd --version`` ("Docker version 20.10.24+dfsg1, build ...")."""
+    match = re.search(r"version (\d+)\.", version_output)
+    if match is None:
+        raise LabError(f"cannot read the dockerd version from {version_output.strip()!r}")
+    return int(match.group(1))
+
+
+def daemon_json(base: Path, major: int) -> str:
+    """dockerd's config file; it replaces /etc/docker/daemon.json for the sandbox engine.
+
+    dockerd ≤ 22 writes a trust key to /etc/docker/key.json unless told otherwise.
+    """
+    conf: dict[str, object] = {}
+    if major < 23:
+        conf["deprecated-key-path"] = str(base / "key.json")
+    return json.dumps(conf)
+
+
+class Engine(EngineOps):
+    """A sandbox dockerd. ``with Engine() as engine:`` or ``start()`` … ``close()``."""
+
+    name = "sandbox"
+
+    def __init__(self, *, ready_timeout: float = 30.0) -> None:
+        self.ready_timeout = ready_timeout
+        self.startup_seconds: float | None = None
+        self.client: Any = None
+        self._base: Path | None = None
+        self._containerd: Containerd | None = None
+        self._dockerd: subprocess.Popen[bytes] | None = None
+
+    @property
+    def root(self) -> Path:
+        if self._base is None:
+            raise LabError("the sandbox engine is not running; call start() first")
+        return self._base
+
+    @property
+    def socket(self) -> Path:
+        return self.root / "docker.sock"
+
+    @property
+    def pids(self) -> list[int]:
+        procs = [
+            self._dockerd.pid if self._dockerd else None,
+            self._containerd and self._containerd.pid,
+        ]
+        return [p for p in procs if isinstance(p, int)]
+
+    def start(self) -> Engine:
+        if self._base is not None:
+            return self
+        require_root("the sandbox Docker engine")
+        dockerd = find_binary("dockerd")
+        began = time.monotonic()
+        self._base = base = make_workdir("runbook-engine-")
+        atexit.register(self.close)
+        try:
+            self._containerd = Containerd(base / "c", cri=False, ready_timeout=self.ready_timeout)
+            (base / "c").mkdir()
+            self._containerd.start()
+            major = dockerd_major(proc.run([dockerd, "--version"], timeout=10, echo=False).stdout)
+            (base / "daemon.json").write_text(daemon_json(base, major), encoding="utf-8")
+            argv = [
+                dockerd,
+                f"--config-file={base / 'daemon.json'}",
+                f"--data-root={base / 'data'}",
+                f"--exec-root={base / 'exec'}",
+                f"--host=unix://{self.socket}",
+                f"--pidfile={base / 'docker.pid'}",
+                f"--containerd={self._containerd.address}",
+                "--iptables=false",
+                "--ip6tables=false",
+                "--bridge=none",
+                "--storage-driver=vfs",
+            ]
+            unshare = shutil.which("unshare")
+            if unshare is not None:
+                argv = [unshare, "--mount", "--propagation", "private", *argv]
+            self._dockerd = proc.spawn(argv, log=base / "dockerd.log")
+            self._wait_ready()
+        except BaseException:
+            self.close()
+            raise
+        self.startup_seconds = time.monotonic() - began
+        return self
+
+    def _wait_ready(self) -> None:
+        import docker
+
+        deadline = time.monotonic() + self.ready_timeout
+        url = f"unix://{self.socket}"
+        while True:
+            assert self._dockerd is not None
+            if self._dockerd.poll() is not None:
+                raise LabError(
+                    f"dockerd exited with status {self._dockerd.returncode} while starting; "
+                    f"its log ends:\n{_tail(self.root / 'dockerd.log')}"
+                )
+            if self.socket.exists():
+                try:
+                    self.client = docker.DockerClient(base_url=url, timeout=60)
+                    self.client.ping()
+                    return
+                except docker.errors.DockerException:
+                    if self.client is not None:
+                        self.client.close()
+                        self.client = None
+            if time.monotonic() > deadline:
+                raise LabError(
+                    f"dockerd did not answer on {self.socket} within {self.ready_timeout:g}s; "
+                    f"its log ends:\n{_tail(self.root / 'dockerd.log')}"
+                )
+            time.sleep(0.05)
+
+    def close(self) -> None:
+        """Stop dockerd and its containerd, remove their directory (idempotent)."""
+        atexit.unregister(self.close)
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+        if self._dockerd is not None:
+            proc.stop(self._dockerd, grace=15.0)
+            self._dockerd = None
+        if self._containerd is not None:
+            self._containerd.stop()
+            self._containerd = None
+        base, self._base = self._base, None
+        if base is not None:
+            remove_workdir(base)
+
+    def __enter__(self) -> Engine:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return "(no log)"
+    return "\n".join(text.rstrip().splitlines()[-lines:])

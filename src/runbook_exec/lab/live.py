@@ -1,0 +1,288 @@
+"""Live target: the user's own Docker and kind cluster; and the choice between targets.
+
+The live node runs the same operations as :class:`~runbook_exec.lab.node.Node`, through
+``docker exec <node> ctr ...`` (the way kind itself reaches a node) and asks the kubelet's
+question with ``crictl inspecti`` inside the node. Argv building and output parsing are
+plain functions so they are tested without a cluster.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Protocol
+
+from .. import proc
+from ..errors import LabError
+from ._deps import find_binary
+from .engine import BuiltImage, Engine, EngineOps
+from .node import NAMESPACE, Node, import_args
+from .results import (
+    CheckRecord,
+    ImageRecord,
+    ImportResult,
+    KubeletView,
+    parse_check,
+    parse_crictl_inspecti,
+    parse_images,
+    parse_import,
+)
+
+ENV_TARGET = "RUNBOOK_TARGET"
+ENV_CLUSTER = "RUNBOOK_KIND_CLUSTER"
+
+
+class NodeLike(Protocol):
+    """What a runbook may call on a node, sandbox or live."""
+
+    name: str
+
+    def load(self, archive: str | Path, *, timeout: float = ...) -> ImportResult: ...
+    def images(self) -> list[ImageRecord]: ...
+    def check(self) -> list[CheckRecord]: ...
+    def remove(self, *refs: str) -> proc.Result: ...
+    def kubelet_view(self, ref: str) -> KubeletView: ...
+
+
+def docker_exec_argv(node: str, argv: list[str], *, stdin: bool = False) -> list[str]:
+    """kind's way into a node: ``docker exec --privileged [-i] NODE ARGV...``."""
+    return ["docker", "exec", "--privileged", *(["-i"] if stdin else []), node, *argv]
+
+
+def parse_kind_lines(output: str) -> list[str]:
+    """Names printed one per line by ``kind get clusters`` / ``kind get nodes``.
+
+    With nothing to list kind prints "No kind clusters found." (or "No kind nodes found
+    for cluster ...") through its logger instead; such lines are not names.
+    """
+    return [
+        line.strip()
+        for line in output.splitlines()
+        if line.strip() and not line.startswith("No kind ") and " " not in line.strip()
+    ]
+
+
+def parse_snapshotter(config_dump: str) -> str:
+    """The CRI snapshotter from ``containerd config dump`` (what kind passes to ctr).
+
+    containerd 1.x (config version 2) keeps it at
+    ``plugins."io.containerd.grpc.v1.cri".containerd.snapshotter``; 2.x (version 3) at
+    ``plugins."io.containerd.cri.v1.images".snapshotter``. Default: overlayfs.
+    """
+    try:
+        conf = tomllib.loads(config_dump)
+    except tomllib.TOMLDecodeError as exc:
+        raise LabError(f"cannot parse the node's containerd config dump: {exc}") from exc
+    plugins = conf.get("plugins", {})
+    v3 = plugins.get("io.containerd.cri.v1.images", {}).get("snapshotter")
+    v2 = plugins.get("io.containerd.grpc.v1.cri", {}).get("containerd", {}).get("snapshotter")
+    return str(v3 or v2 or "overlayfs")
+
+
+class LiveNode:
+    """A node of a real kind cluster, reached with ``docker exec``."""
+
+    name = "live"
+
+    def __init__(self, container: str) -> None:
+        self.container = container
+        self._snapshotter: str | None = None
+
+    def _exec(
+        self,
+        argv: list[str],
+        *,
+        timeout: float = 60.0,
+        check: bool = True,
+        stdin: Path | None = None,
+    ) -> proc.Result:
+        return proc.run(
+            docker_exec_argv(self.container, argv, stdin=stdin is not None),
+            timeout=timeout,
+            check=check,
+            stdin=stdin,
+            merge_stderr=True,
+        )
+
+    def snapshotter(self) -> str:
+        if self._snapshotter is None:
+            dump = self._exec(["containerd", "config", "dump"], timeout=30).stdout
+            self._snapshotter = parse_snapshotter(dump)
+        return self._snapshotter
+
+    def load(self, archive: str | Path, *, timeout: float = 600.0) -> ImportResult:
+        path = Path(archive)
+        if not path.is_file():
+            raise LabError(f"archive {path} does not exist; save an image first")
+        argv = ["ctr", *import_args(self.snapshotter())]
+        res = self._exec(argv, timeout=timeout, check=False, stdin=path)
+        shown = proc.quote_argv(docker_exec_argv(self.container, argv, stdin=True))
+        return parse_import(res.returncode, res.stdout, command=f"{shown} < {path}")
+
+    def images(self) -> list[ImageRecord]:
+        return parse_images(self._exec(["ctr", "-n", NAMESPACE, "images", "ls"]).stdout)
+
+    def check(self) -> list[CheckRecord]:
+        return parse_check(self._exec(["ctr", "-n", NAMESPACE, "images", "check"]).stdout)
+
+    def remove(self, *refs: str) -> proc.Result:
+        if not refs:
+            raise LabError("remove() needs at least one image reference")
+        return self._exec(["ctr", "-n", NAMESPACE, "images", "rm", *refs])
+
+    def kubelet_view(self, ref: str) -> KubeletView:
+        res = self._exec(["crictl", "inspecti", ref], check=False)
+        return parse_crictl_inspecti(ref, res.returncode, res.stdout)
+
+
+class LiveEngine(EngineOps):
+    """The user's own Docker engine. Names get a unique suffix; ``close`` removes them."""
+
+    name = "live"
+
+    def __init__(self, client: Any = None) -> None:
+        self.client = client
+        self.token = secrets.token_hex(4)
+        self.created: list[str] = []
+
+    def start(self) -> LiveEngine:
+        if self.client is None:
+            import docker
+
+            self.client = docker.from_env()
+        return self
+
+    def _name(self, name: str) -> str:
+        return unique_name(name, self.token)
+
+    def _created(self, ref: str) -> None:
+        self.created.append(ref)
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.remove(*self.created)
+            self.created.clear()
+            self.client.close()
+            self.client = None
+
+    def build(self, name: str, layers: Any, *, path: str = "/data") -> BuiltImage:
+        if self.client is None:
+            self.start()
+        return super().build(name, layers, path=path)
+
+
+def unique_name(name: str, token: str) -> str:
+    """``demo:1`` → ``demo-runbook-<token>:1`` so the user's own images are never touched."""
+    repo, sep, tag = name.rpartition(":")
+    if not sep or "/" in tag:
+        repo, tag = name, "latest"
+    return f"{repo}-runbook-{token}:{tag}"
+
+
+@dataclass(frozen=True)
+class Choice:
+    """Which target to use and why (printed at the top of a runbook)."""
+
+    kind: str
+    reason: str
+    cluster: str = ""
+
+
+def choose_target(env: Mapping[str, str], clusters: list[str] | None) -> Choice:
+    """Decide sandbox vs live. ``clusters`` is None when kind is not installed."""
+    wanted = env.get(ENV_TARGET, "").strip().lower()
+    if wanted not in ("", "sandbox", "live"):
+        raise LabError(f"{ENV_TARGET}={wanted!r} is not a target; use sandbox or live")
+    if wanted != "live":
+        why = f"{ENV_TARGET}=sandbox" if wanted else f"{ENV_TARGET} is not set"
+        hint = ""
+        if clusters:
+            hint = f"; kind cluster {clusters[0]!r} exists: set {ENV_TARGET}=live to use it"
+        return Choice("sandbox", f"{why} (the default){hint}")
+    if clusters is None:
+        return Choice("sandbox", f"{ENV_TARGET}=live but kind is not installed")
+    if not clusters:
+        return Choice("sandbox", f"{ENV_TARGET}=live but `kind get clusters` lists no cluster")
+    name = env.get(ENV_CLUSTER) or ("kind" if "kind" in clusters else clusters[0])
+    if name not in clusters:
+        raise LabError(f"{ENV_CLUSTER}={name!r} is not among kind's clusters: {clusters}")
+    return Choice("live", f"{ENV_TARGET}=live and kind cluster {name!r} exists", name)
+
+
+@dataclass
+class Target:
+    """A node and an engine to drive, and why they were chosen. Close it when done."""
+
+    kind: str
+    reason: str
+    node: Any
+    engine: Any
+    cluster: str = ""
+    _closers: list[Any] = field(default_factory=list, repr=False)
+
+    def kind_load(self, ref: str, archive: str | Path) -> ImportResult:
+        """What ``kind load docker-image REF`` does: save REF to ``archive``, import it."""
+        self.engine.save([ref], archive)
+        return self.node.load(archive)  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        while self._closers:
+            self._closers.pop()()
+
+    def __enter__(self) -> Target:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def kind_clusters() -> list[str] | None:
+    """``kind get clusters``, or None when kind is not installed."""
+    if shutil.which("kind") is None:
+        return None
+    res = proc.run(
+        ["kind", "get", "clusters"], timeout=30, check=False, echo=False, merge_stderr=True
+    )
+    return parse_kind_lines(res.stdout) if res.ok else []
+
+
+def open_target(env: Mapping[str, str] | None = None, *, engine: bool = True) -> Target:
+    """Open the sandbox (default) or live target, print which and why, and return it."""
+    env = os.environ if env is None else env
+    choice = choose_target(env, kind_clusters())
+    print(f"target: {choice.kind} — {choice.reason}", flush=True)
+    if choice.kind == "live":
+        find_binary("docker")
+        nodes = parse_kind_lines(
+            proc.run(["kind", "get", "nodes", "--name", choice.cluster], timeout=30).output
+        )
+        if not nodes:
+            raise LabError(f"kind cluster {choice.cluster!r} has no nodes")
+        node_name = next((n for n in nodes if n.endswith("-control-plane")), nodes[0])
+        live_engine = LiveEngine().start()
+        target = Target("live", choice.reason, LiveNode(node_name), live_engine, choice.cluster)
+        target._closers.append(live_engine.close)
+        return target
+    node = Node().start()
+    target = Target("sandbox", choice.reason, node, None)
+    target._closers.append(node.close)
+    if engine:
+        try:
+            sandbox_engine = Engine().start()
+        except BaseException:
+            target.close()
+            raise
+        target.engine = sandbox_engine
+        target._closers.append(sandbox_engine.close)
+    return target
