@@ -27,7 +27,9 @@ class RunbookExecError(Exception):
 class CommandError(RunbookExecError):
     """A subprocess exited non-zero. ``str()`` is pasteable: the command, status, output tail."""
 
-    def __init__(self, argv: list[str], returncode: int | None, output: str, note: str = "") -> None:
+    def __init__(
+        self, argv: list[str], returncode: int | None, output: str, note: str = ""
+    ) -> None:
         self.argv = list(argv)
         self.returncode = returncode
         self.output = output

@@ -7,6 +7,7 @@ Every command is an argv list (never a shell), has a timeout, is echoed before i
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import signal
@@ -194,10 +195,8 @@ def stop(proc: subprocess.Popen[bytes], *, grace: float = 10.0) -> int | None:
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _pdeathsig() -> None:

@@ -57,7 +57,9 @@ class Descriptor:
     platform: Platform | None = None
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"mediaType": self.media_type, "digest": self.digest, "size": self.size}
+        out: dict[str, Any] = {
+            "mediaType": self.media_type, "digest": self.digest, "size": self.size,
+        }
         if self.annotations:
             out["annotations"] = dict(self.annotations)
         if self.platform is not None:

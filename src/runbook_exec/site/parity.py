@@ -96,7 +96,9 @@ def compare(primary: Skeleton, secondary: Skeleton) -> list[str]:
         for text in sk.unanchored:
             problems.append(f"{name} heading without a fixed anchor: {text!r} (add {{ #id }})")
     if primary.anchors != secondary.anchors:
-        problems.append(f"heading anchors differ: zh {list(primary.anchors)} en {list(secondary.anchors)}")
+        problems.append(
+            f"heading anchors differ: zh {list(primary.anchors)} en {list(secondary.anchors)}"
+        )
     if primary.code_blocks != secondary.code_blocks:
         problems.append(_first_code_difference(primary.code_blocks, secondary.code_blocks))
     if primary.links != secondary.links:
@@ -104,7 +106,9 @@ def compare(primary: Skeleton, secondary: Skeleton) -> list[str]:
         only_en = sorted((secondary.links - primary.links).elements())
         problems.append(f"links differ: only in zh {only_zh}, only in en {only_en}")
     if primary.runbooks != secondary.runbooks:
-        problems.append(f"runbooks differ: zh {list(primary.runbooks)} en {list(secondary.runbooks)}")
+        problems.append(
+            f"runbooks differ: zh {list(primary.runbooks)} en {list(secondary.runbooks)}"
+        )
     return problems
 
 
