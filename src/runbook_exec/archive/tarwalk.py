@@ -20,7 +20,7 @@ import posixpath
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from ..errors import ArchiveError, UnsafeArchiveError
 
@@ -65,12 +65,21 @@ class Limits:
     gzip_ratio_floor: int = 256 << 20  # the ratio is checked once this much has expanded
 
 
+class Positioned(Protocol):
+    def seek(self, pos: int, /) -> int: ...
+    def read(self, n: int, /) -> bytes: ...
+
+
+class Readable(Protocol):
+    def read(self, n: int, /) -> bytes: ...
+
+
 class SeekSource:
     """A seekable, uncompressed tar. Does not own ``f``."""
 
     seekable = True
 
-    def __init__(self, f: BinaryIO, size: int) -> None:
+    def __init__(self, f: Positioned, size: int) -> None:
         self.f = f
         self.pos = 0
         self.size = size
@@ -96,7 +105,7 @@ class StreamSource:
 
     seekable = False
 
-    def __init__(self, f: BinaryIO | GzipStream, sink: DataSink | None = None) -> None:
+    def __init__(self, f: Readable, sink: DataSink | None = None) -> None:
         self.f = f
         self.pos = 0
         self.sink = sink
@@ -132,7 +141,7 @@ class StreamSource:
 class GzipStream:
     """Decompress a gzip stream with bounded memory, refusing decompression bombs."""
 
-    def __init__(self, f: BinaryIO, limits: Limits) -> None:
+    def __init__(self, f: Readable, limits: Limits) -> None:
         self.f = f
         self.limits = limits
         self.d = zlib.decompressobj(wbits=31)
@@ -155,7 +164,9 @@ class GzipStream:
             self.total_in += len(src)
             if not src:
                 if not self.d.eof:
-                    raise ArchiveError("truncated gzip stream: the file ends before gzip's end marker")
+                    raise ArchiveError(
+                        "truncated gzip stream: the file ends before gzip's end marker"
+                    )
                 self.eof = True
                 return
         try:
@@ -221,7 +232,8 @@ def _parse_pax(data: bytes, offset: int) -> dict[str, str]:
             length = int(data[pos:space]) if space > pos else -1
         except ValueError:
             length = -1
-        if length <= 0 or pos + length > len(data) or data[pos + length - 1 : pos + length] != b"\n":
+        end = pos + length
+        if length <= 0 or end > len(data) or data[end - 1 : end] != b"\n":
             if not data[pos:].strip(b"\0"):
                 break
             raise ArchiveError(f"invalid PAX extended header at byte {offset}")
@@ -262,7 +274,9 @@ def link_target(member_name: str, kind: str, raw: str, offset: int) -> str:
     if kind == SYMLINK:
         joined = posixpath.normpath(posixpath.join(posixpath.dirname(member_name), raw))
         if joined == ".." or joined.startswith("../"):
-            raise UnsafeArchiveError(f"symlink {member_name!r} points outside the archive (-> {raw})")
+            raise UnsafeArchiveError(
+                f"symlink {member_name!r} points outside the archive (-> {raw})"
+            )
         return "" if joined == "." else joined
     return normalize_name(raw, offset)
 
@@ -300,7 +314,9 @@ def walk(src: SeekSource | StreamSource, limits: Limits) -> list[Member]:
                 )
             data = src.read(padded)
             if len(data) != padded:
-                raise ArchiveError(f"truncated archive: it ends inside a tar header at byte {offset}")
+                raise ArchiveError(
+                    f"truncated archive: it ends inside a tar header at byte {offset}"
+                )
             data = data[:size]
             if flag == b"x":
                 pax = _parse_pax(data, offset)
@@ -327,7 +343,9 @@ def walk(src: SeekSource | StreamSource, limits: Limits) -> list[Member]:
             padded = (size + BLOCK - 1) // BLOCK * BLOCK
         pax, gnu_name, gnu_link = {}, "", ""
         if flag in _SPECIAL:
-            raise UnsafeArchiveError(f"member {name!r} is {_SPECIAL[flag]}; archives carry files only")
+            raise UnsafeArchiveError(
+                f"member {name!r} is {_SPECIAL[flag]}; archives carry files only"
+            )
         kind = _TYPES.get(flag)
         if kind is None:
             raise ArchiveError(f"member {name!r} has unsupported tar type {flag!r}")

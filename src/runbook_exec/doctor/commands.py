@@ -1,0 +1,185 @@
+"""``runbook-exec doctor diagnose|repair`` and ``runbook-exec load``: flags → functions.
+
+Exit status: 0 healthy (or repaired), 1 affected, 2 invalid/hostile input or not
+repairable. ``--json`` prints one document on stdout (progress is off), schema
+``runbook-exec/doctor-diagnose/v1``::
+
+    {"schema", "archive", "layout": "docker-legacy|docker25|oci|containerd-export",
+     "layout_description", "compressed", "size", "verified", "healthy", "exit_code",
+     "images": [{"id", "names", "manifests", "layers", "platform"}],
+     "findings": [{"code", "severity": "error|warning", "message", "image",
+                   "containerd_error" (str|null), "docker_releases", "page", "page_url",
+                   "fix", "fix_url", "repairable"}]}
+
+``repair --json``: ``{"schema": "runbook-exec/doctor-repair/v1", "output", "fixed",
+"before", "after"}``; errors: ``{"schema", "error", "exit_code": 2}``. The full,
+documented form (codes, meanings) is ``SCHEMA.md`` next to this module.
+
+Imports stay lazy so ``doctor diagnose`` starts fast (it is often run on huge archives in
+scripts; interpreter start is most of its time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from ..errors import RunbookExecError
+
+_PROGRESS_FLOOR = 256 << 20  # show progress only for archives above this size
+
+
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    doctor = sub.add_parser("doctor", help="diagnose and repair docker-save archives")
+    dsub = doctor.add_subparsers(dest="doctor_command", metavar="ACTION", required=True)
+
+    p = dsub.add_parser("diagnose", help="say whether kind/containerd can import an archive")
+    p.add_argument("archive", metavar="ARCHIVE", help="docker-save tar (or .tar.gz); - for stdin")
+    p.add_argument("--json", action="store_true", help="print the report as JSON (see SCHEMA.md)")
+    p.add_argument("--verify", action="store_true", help="also hash every blob")
+    p.set_defaults(handler=run_diagnose)
+
+    p = dsub.add_parser("repair", help="rebuild the OCI manifests and index from the configs")
+    p.add_argument("archive", metavar="ARCHIVE")
+    p.add_argument("-o", "--output", metavar="OUT", help="where to write the repaired archive")
+    p.add_argument("--in-place", action="store_true", help="replace ARCHIVE (atomically)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=run_repair)
+
+    p = sub.add_parser("load", help="safe `kind load docker-image`: diagnose, repair, import")
+    p.add_argument("images", metavar="IMAGE", nargs="+")
+    p.add_argument("--name", default="kind", help="kind cluster name (default: kind)")
+    p.set_defaults(handler=run_load)
+
+
+@contextlib.contextmanager
+def _progress(total: int, label: str, enabled: bool) -> Iterator[Callable[[int], None] | None]:
+    if not enabled or total < _PROGRESS_FLOOR or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+    with Progress(
+        "[progress.description]{task.description}", BarColumn(), DownloadColumn(),
+        TransferSpeedColumn(), transient=True, console=_console(),
+    ) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def _size(path: str) -> int:
+    try:
+        return os.stat(path).st_size if path != "-" else 0
+    except OSError:
+        return 0
+
+
+def _fail_json(exc: RunbookExecError, schema: str) -> int:
+    print(json.dumps({"schema": schema, "error": str(exc), "exit_code": exc.exit_code}))
+    print(f"runbook-exec: error: {exc}", file=sys.stderr)
+    return exc.exit_code
+
+
+def run_diagnose(args: argparse.Namespace) -> int:
+    from .diagnose import diagnose
+
+    size = _size(args.archive)
+    try:
+        with _progress(size, "hashing blobs", args.verify and not args.json) as tick:
+            report = diagnose(args.archive, verify=args.verify, progress=tick)
+    except RunbookExecError as exc:
+        if args.json:
+            return _fail_json(exc, "runbook-exec/doctor-diagnose/v1")
+        raise
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2))
+    else:
+        print(render_report(report))
+    return report.exit_code
+
+
+def render_report(report: Any) -> str:
+    """The human form of a diagnose report."""
+    from .diagnose import LAYOUT_TEXT
+    from .findings import page_url
+
+    lines = [f"archive: {report.archive}", f"layout:  {LAYOUT_TEXT[report.layout]}"]
+    for image in report.images:
+        names = ", ".join(image.names) or "(no name)"
+        lines.append(f"image:   {image.image_id}  {names}  ({len(image.diff_ids)} layers)")
+    if report.healthy:
+        checked = "structure and blob digests" if report.verified else "structure"
+        lines.append(f"healthy: containerd can import this archive ({checked} checked)")
+        return "\n".join(lines)
+    lines.append(f"AFFECTED: {len(report.findings)} finding(s)")
+    for f in report.findings:
+        lines.append(f"  [{f.code}] {f.image + ': ' if f.image else ''}{f.message}")
+        if f.containerd_error:
+            lines.append(f"      containerd will say: {f.containerd_error}")
+        if f.kind.docker_releases:
+            lines.append(f"      written by Docker {', '.join(f.kind.docker_releases)}")
+        lines.append(f"      read: {page_url(f.kind.page)}  fix: {page_url(f.kind.fix)}")
+    return "\n".join(lines)
+
+
+def run_repair(args: argparse.Namespace) -> int:
+    from .repair import repair
+
+    if not args.in_place and not args.output:
+        print("runbook-exec: error: repair needs -o OUT (or --in-place)", file=sys.stderr)
+        return 2
+    try:
+        with _progress(_size(args.archive), "copying", not args.json) as tick:
+            result = repair(args.archive, args.output, in_place=args.in_place, progress=tick)
+    except RunbookExecError as exc:
+        if args.json:
+            return _fail_json(exc, "runbook-exec/doctor-repair/v1")
+        raise
+    except OSError as exc:
+        print(f"runbook-exec: error: cannot write the repaired archive: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2))
+    elif result.output is None:
+        print(f"{args.archive}: nothing to repair (healthy); nothing written")
+    else:
+        print(f"wrote {result.output} (fixed: {', '.join(result.fixed)}); "
+              "same image ID(s), layer blobs untouched, verified")
+    return 0
+
+
+def run_load(args: argparse.Namespace) -> int:
+    import tempfile
+    from pathlib import Path
+
+    from .. import proc
+    from ..lab import LiveEngine, LiveNode
+    from ..lab.live import parse_kind_lines
+    from .load import safe_load
+
+    out = proc.run(["kind", "get", "nodes", "--name", args.name], timeout=30, check=False,
+                   merge_stderr=True)
+    nodes = parse_kind_lines(out.stdout) if out.ok else []
+    if not nodes:
+        print(f"runbook-exec: error: kind cluster {args.name!r} has no nodes (is kind installed "
+              "and the cluster created? `kind get clusters`)", file=sys.stderr)
+        return 2
+    engine = LiveEngine().start()
+    try:
+        with tempfile.TemporaryDirectory(prefix="runbook-load-") as tmp:
+            safe_load(args.images, engine=engine, nodes=[(n, LiveNode(n)) for n in nodes],
+                      workdir=Path(tmp))
+    finally:
+        engine.close()
+    return 0

@@ -1,0 +1,430 @@
+"""Diagnose a docker-save archive: read both halves, compare them with each config.
+
+Reads tar headers and JSON only (blobs are seeked over); ``verify=True`` also hashes every
+blob. Invalid input raises :class:`~runbook_exec.errors.ArchiveError` (exit 2); problems
+that containerd or kubelet will trip on become :class:`~.findings.Finding` objects.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+from ..archive import model
+from ..archive.reader import ArchiveReader, Layout, blob_path, open_archive
+from ..errors import ArchiveError
+from .findings import Finding
+
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+_UNCOMPRESSED = {model.MT_OCI_LAYER_TAR, model.MT_DOCKER_LAYER_TAR}
+_INDEXES = {model.MT_OCI_INDEX, model.MT_DOCKER_LIST}
+_MAX_DEPTH = 8
+
+LAYOUT_TEXT = {
+    Layout.LEGACY: "Docker <= 24 layout (manifest.json + <id>/layer.tar)",
+    Layout.DOCKER25: "Docker >= 25 layout (OCI image layout + manifest.json)",
+    Layout.OCI: "OCI image layout (no manifest.json)",
+    Layout.CONTAINERD: "containerd image store export (multi-platform index)",
+}
+
+
+@dataclass
+class ImageInfo:
+    """One image: its config (ID), names, layers in config order, where its blobs are."""
+
+    image_id: str
+    config_member: str
+    diff_ids: list[str]
+    names: list[str] = field(default_factory=list)
+    manifests: list[str] = field(default_factory=list)
+    legacy_layers: list[str] | None = None  # manifest.json Layers paths
+    repo_tags: list[str] = field(default_factory=list)  # manifest.json RepoTags, as written
+    platform: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.image_id,
+            "names": self.names,
+            "manifests": self.manifests,
+            "layers": len(self.diff_ids),
+            "platform": self.platform,
+        }
+
+
+@dataclass
+class Report:
+    """What diagnose found. ``exit_code``: 0 healthy, 1 affected."""
+
+    archive: str
+    layout: Layout
+    compressed: bool
+    size: int
+    verified: bool
+    images: list[ImageInfo]
+    findings: list[Finding]
+
+    @property
+    def healthy(self) -> bool:
+        return not self.findings
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.healthy else 1
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": "runbook-exec/doctor-diagnose/v1",
+            "archive": self.archive,
+            "layout": str(self.layout),
+            "layout_description": LAYOUT_TEXT[self.layout],
+            "compressed": self.compressed,
+            "size": self.size,
+            "verified": self.verified,
+            "healthy": self.healthy,
+            "exit_code": self.exit_code,
+            "images": [i.to_json() for i in self.images],
+            "findings": [f.to_json() for f in self.findings],
+        }
+
+
+Progress = Callable[[int], None]
+
+
+def diagnose(
+    source: str | BinaryIO,
+    *,
+    verify: bool = False,
+    progress: Progress | None = None,
+) -> Report:
+    """Open ``source`` (path, ``-`` or file object) and diagnose it."""
+    with open_archive(source, hash_blobs=verify, progress=progress) as reader:
+        return diagnose_reader(reader, verify=verify, progress=progress)
+
+
+def diagnose_reader(
+    reader: ArchiveReader, *, verify: bool = False, progress: Progress | None = None
+) -> Report:
+    """Diagnose an open archive (see :func:`diagnose`)."""
+    d = _Doctor(reader)
+    d.read_legacy()
+    if reader.layout is not Layout.LEGACY:
+        d.read_index()
+    d.compare_halves()
+    d.check_names()
+    if verify:
+        d.verify(progress)
+    return _report(reader, d, verify)
+
+
+def plan_inputs(reader: ArchiveReader) -> tuple[Report, set[str]]:
+    """Diagnose without hashing; also return the OCI metadata blobs a repair replaces."""
+    d = _Doctor(reader)
+    d.read_legacy()
+    if reader.layout is not Layout.LEGACY:
+        d.read_index()
+    d.compare_halves()
+    d.check_names()
+    return _report(reader, d, False), d.meta_blobs
+
+
+def _report(reader: ArchiveReader, d: _Doctor, verify: bool) -> Report:
+    return Report(
+        archive=reader.label,
+        layout=reader.layout,
+        compressed=reader.compressed,
+        size=reader.size,
+        verified=verify,
+        images=list(d.images.values()),
+        findings=d.findings,
+    )
+
+
+def _digest(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not _DIGEST.match(value):
+        raise ArchiveError(f"{where}: invalid digest {value!r} (expected sha256:<64 hex>)")
+    return value
+
+
+def _descriptor(value: Any, where: str) -> tuple[str, str, int, dict[str, Any]]:
+    if not isinstance(value, dict):
+        raise ArchiveError(f"{where}: a descriptor must be a JSON object")
+    media = value.get("mediaType", "")
+    size = value.get("size")
+    if not isinstance(media, str) or not isinstance(size, int) or size < 0:
+        raise ArchiveError(f"{where}: descriptor needs a mediaType string and a size >= 0")
+    ann = value.get("annotations") or {}
+    if not isinstance(ann, dict):
+        raise ArchiveError(f"{where}: annotations must be a JSON object")
+    return media, _digest(value.get("digest"), where), size, ann
+
+
+def qualify(name: str) -> str:
+    """A Docker reference in full: ``demo:v1`` → ``docker.io/library/demo:v1``."""
+    first, sep, _rest = name.partition("/")
+    if not sep:
+        return "docker.io/library/" + name
+    if "." in first or ":" in first or first == "localhost":
+        return name
+    return "docker.io/" + name
+
+
+def is_qualified(name: str) -> bool:
+    first, sep, _rest = name.partition("/")
+    return bool(sep) and ("." in first or ":" in first or first == "localhost")
+
+
+class _Doctor:
+    def __init__(self, reader: ArchiveReader) -> None:
+        self.r = reader
+        self.images: dict[str, ImageInfo] = {}
+        self.findings: list[Finding] = []
+        self.oci_layers: dict[str, list[str]] = {}  # image id -> OCI manifest layer digests
+        self.index_names: dict[str, list[str]] = {}
+        self.meta_blobs: set[str] = set()  # OCI manifests and indexes (repair replaces them)
+
+    def add(self, code: str, message: str, image: ImageInfo | None = None,
+            digest: str | None = None) -> None:
+        label = (image.names[0] if image.names else image.image_id[:19]) if image else None
+        finding = Finding(code, message, label, digest)
+        if not any((f.code, f.image, f.digest) == (code, label, digest) for f in self.findings):
+            self.findings.append(finding)
+
+    # -- the legacy half: manifest.json ---------------------------------------------
+    def read_legacy(self) -> None:
+        if not self.r.has(model.MANIFEST_JSON):
+            return
+        data = self.r.read_json(model.MANIFEST_JSON)
+        if not isinstance(data, list) or not data:
+            raise ArchiveError("manifest.json must be a non-empty JSON list of images")
+        for n, entry in enumerate(data):
+            where = f"manifest.json entry {n}"
+            if not isinstance(entry, dict):
+                raise ArchiveError(f"{where} is not a JSON object")
+            config, layers, tags = entry.get("Config"), entry.get("Layers"), entry.get("RepoTags")
+            if not isinstance(config, str) or not isinstance(layers, list) or not all(
+                isinstance(x, str) for x in layers
+            ):
+                raise ArchiveError(f"{where} needs Config (a path) and Layers (a list of paths)")
+            if tags is not None and (
+                not isinstance(tags, list) or not all(isinstance(t, str) for t in tags)
+            ):
+                raise ArchiveError(f"{where}: RepoTags must be a list of names")
+            image = self.image_from_config(config, where)
+            image.legacy_layers = layers
+            image.repo_tags = list(tags or [])
+            for tag in tags or []:
+                if qualify(tag) not in image.names:
+                    image.names.append(qualify(tag))
+            for path in layers:
+                if not self.r.has(path):
+                    self.add("blob-missing", f"{where} lists layer {path}, which is not in the "
+                             "archive", image, _path_digest(path))
+
+    def image_from_config(self, config_path: str, where: str) -> ImageInfo:
+        if not self.r.has(config_path):
+            raise ArchiveError(f"{where}: config {config_path} is not in the archive")
+        raw = self.r.read_bytes(config_path)
+        image_id = "sha256:" + hashlib.sha256(raw).hexdigest()
+        if image_id in self.images:
+            return self.images[image_id]
+        cfg = self.r.read_json(config_path)
+        rootfs = cfg.get("rootfs") if isinstance(cfg, dict) else None
+        diff_ids = rootfs.get("diff_ids") if isinstance(rootfs, dict) else None
+        if not isinstance(diff_ids, list):
+            raise ArchiveError(f"config {config_path} has no rootfs.diff_ids list")
+        diff_ids = [_digest(x, f"config {config_path} rootfs.diff_ids") for x in diff_ids]
+        platform = "/".join(
+            str(cfg.get(k)) for k in ("os", "architecture", "variant") if cfg.get(k)
+        )
+        image = ImageInfo(image_id, self.r.resolve(config_path).name, diff_ids, platform=platform)
+        self.images[image_id] = image
+        return image
+
+    # -- the OCI half: index.json and manifests ----------------------------------------
+    def read_index(self) -> None:
+        if not self.r.has(model.INDEX_JSON):
+            self.add("manifests-null", "the archive has oci-layout but no index.json")
+            return
+        index = self.r.read_json(model.INDEX_JSON)
+        if not isinstance(index, dict):
+            raise ArchiveError("index.json is not a JSON object")
+        entries = index.get("manifests")
+        if entries is None:
+            self.add("manifests-null", 'index.json says "manifests": null, so containerd '
+                     "imports no image (docker save IMAGE@digest on Docker 25.0.0-25.0.2)")
+            return
+        if not isinstance(entries, list):
+            raise ArchiveError("index.json: manifests must be a list")
+        if not entries:
+            self.add("index-empty", "index.json lists no manifests, so containerd imports nothing")
+            return
+        for n, entry in enumerate(entries):
+            self.walk(entry, f"index.json manifests[{n}]", (), nested=False)
+
+    def walk(self, entry: Any, where: str, stack: tuple[str, ...], *, nested: bool,
+             names: list[str] | None = None) -> None:
+        media, digest, size, ann = _descriptor(entry, where)
+        if digest in stack:
+            raise ArchiveError(f"{where}: index cycle through {digest}")
+        if len(stack) >= _MAX_DEPTH:
+            raise ArchiveError(f"{where}: indexes nested deeper than {_MAX_DEPTH}")
+        name = ann.get(model.ANN_IMAGE_NAME)
+        names = list(names or [])
+        if isinstance(name, str) and name and name not in names:
+            names.append(name)
+        member = self.r.blob(digest)
+        if member is None:
+            if nested:
+                self.add("index-child-missing", f"{where} points to {digest[:19]}…, which this "
+                         "archive does not carry (a platform that was never pulled)",
+                         None, digest)
+            else:
+                self.add("blob-missing", f"{where} points to manifest {digest[:19]}…, which "
+                         "is not in the archive", None, digest)
+            return
+        self.check_size(member.size, size, where, digest)
+        self.meta_blobs.add(digest)
+        body = self.r.read_json(blob_path(digest))
+        if not isinstance(body, dict):
+            raise ArchiveError(f"{where}: blob {digest[:19]}… is not a JSON object")
+        media = media or str(body.get("mediaType", ""))
+        if media in _INDEXES or "manifests" in body:
+            children = body.get("manifests")
+            if not isinstance(children, list):
+                raise ArchiveError(f"{where}: nested index {digest[:19]}… has no manifests list")
+            for n, child in enumerate(children):
+                self.walk(child, f"index {digest[:19]}… manifests[{n}]", (*stack, digest),
+                          nested=True, names=names)
+            return
+        self.read_manifest(body, digest, where, names)
+
+    def read_manifest(self, body: dict[str, Any], digest: str, where: str,
+                      names: list[str]) -> None:
+        where = f"manifest {digest[:19]}…"
+        cmedia, cdigest, csize, _ = _descriptor(body.get("config"), f"{where} config")
+        cmember = self.r.blob(cdigest)
+        if cmember is None:
+            self.add("blob-missing", f"{where}: config {cdigest[:19]}… is not in the archive",
+                     None, cdigest)
+            return
+        image = self.image_from_config(blob_path(cdigest), where)
+        self.check_size(cmember.size, csize, f"{where} config", cdigest, image)
+        if digest not in image.manifests:
+            image.manifests.append(digest)
+        for name in names:
+            if name not in self.index_names.setdefault(image.image_id, []):
+                self.index_names[image.image_id].append(name)
+            if name not in image.names:
+                image.names.append(name)
+        raw_layers = body.get("layers")
+        if not isinstance(raw_layers, list):
+            raise ArchiveError(f"{where}: layers must be a list")
+        layers = []
+        compressed = False
+        for n, item in enumerate(raw_layers):
+            lmedia, ldigest, lsize, _ = _descriptor(item, f"{where} layers[{n}]")
+            compressed |= lmedia not in _UNCOMPRESSED
+            layers.append(ldigest)
+            lmember = self.r.blob(ldigest)
+            if lmember is None:
+                self.add("blob-missing", f"{where}: layer {n} ({ldigest[:19]}…) is not in the "
+                         "archive", image, ldigest)
+            else:
+                self.check_size(lmember.size, lsize, f"{where} layers[{n}]", ldigest, image)
+        self.oci_layers[image.image_id] = layers
+        self.compare_layers(image, layers, compressed)
+
+    def check_size(self, actual: int, declared: int, where: str, digest: str,
+                   image: ImageInfo | None = None) -> None:
+        if actual != declared:
+            self.add("blob-size-mismatch", f"{where}: descriptor says {declared} bytes, blob "
+                     f"{digest[:19]}… has {actual}", image, digest)
+
+    def compare_layers(self, image: ImageInfo, layers: list[str], compressed: bool) -> None:
+        want = image.diff_ids
+        if not layers and want:
+            self.add("no-layers", f"the OCI manifest lists no layers; the config has {len(want)}",
+                     image)
+        elif len(layers) != len(want):
+            collapsed = set(layers) == set(want) and len(set(want)) < len(want)
+            why = "a repeated layer was collapsed" if collapsed else "counts differ"
+            self.add("layer-count-mismatch", f"the OCI manifest lists {len(layers)} layers, "
+                     f"rootfs.diff_ids {len(want)} ({why})", image)
+        elif not compressed and layers != want:
+            first = next(i for i, (a, b) in enumerate(zip(layers, want, strict=True)) if a != b)
+            code = "layers-out-of-order" if sorted(layers) == sorted(want) else "layers-differ"
+            what = "in a different order than" if code == "layers-out-of-order" else "other than"
+            self.add(code, f"the OCI manifest lists layers {what} rootfs.diff_ids (first "
+                     f"difference at layer {first + 1} of {len(want)})", image, layers[first])
+
+    # -- both halves -------------------------------------------------------------------
+    def compare_halves(self) -> None:
+        legacy_layout = self.r.layout is Layout.LEGACY
+        for image in self.images.values():
+            paths = image.legacy_layers
+            if paths is None:
+                if self.r.has(model.MANIFEST_JSON):
+                    self.add("halves-disagree", "index.json has this image but manifest.json "
+                             "does not (docker load would not see it)", image)
+                continue
+            if not legacy_layout and not image.manifests and not self._index_broken():
+                self.add("halves-disagree", "manifest.json has this image but index.json does "
+                         "not (containerd will not import it)", image)
+            if len(paths) != len(image.diff_ids):
+                code = "layer-count-mismatch" if legacy_layout else "halves-disagree"
+                self.add(code, f"manifest.json lists {len(paths)} layers, rootfs.diff_ids "
+                         f"{len(image.diff_ids)}", image)
+                continue
+            digests = [_path_digest(p) for p in paths]
+            if all(digests) and digests != image.diff_ids:
+                self.add("halves-disagree", "manifest.json lists layers other than "
+                         "rootfs.diff_ids (docker load and skopeo will fail)", image)
+
+    def _index_broken(self) -> bool:
+        return any(f.code in ("manifests-null", "index-empty", "blob-missing",
+                              "index-child-missing") for f in self.findings)
+
+    def check_names(self) -> None:
+        for image in self.images.values():
+            if not image.names:
+                self.add("name-missing", "the image has no name in the archive; containerd "
+                         "imports it only as import-<date>@sha256:… and no Pod can refer to it",
+                         image)
+            for name in self.index_names.get(image.image_id, []):
+                if not is_qualified(name):
+                    self.add("name-unqualified", f"index.json names it {name!r}, not "
+                             f"{qualify(name)!r}; a Pod's image reference will not match", image)
+
+    def verify(self, progress: Progress | None) -> None:
+        blobs = [n for n, m in self.r.members.items()
+                 if n.startswith(model.BLOBS_DIR) and m.kind == "file"]
+        legacy: list[tuple[ImageInfo, int, str]] = []
+        if self.r.layout is Layout.LEGACY:
+            for image in self.images.values():
+                for i, p in enumerate(image.legacy_layers or []):
+                    if self.r.has(p) and i < len(image.diff_ids):
+                        legacy.append((image, i, p))
+        names = blobs + [p for _, _, p in legacy]
+        got = self.r.hash_members(names, progress=progress)
+        for name in blobs:
+            expect = "sha256:" + name[len(model.BLOBS_DIR):]
+            actual = got[self.r.resolve(name).name]
+            if actual != expect:
+                self.add("blob-digest-mismatch", f"blob {name} hashes to {actual[:19]}…, not "
+                         "its name (corrupt or altered)", None, expect)
+        for image, i, p in legacy:
+            actual = got[self.r.resolve(p).name]
+            if actual != image.diff_ids[i]:
+                self.add("blob-digest-mismatch", f"{p} hashes to {actual[:19]}…, but "
+                         f"rootfs.diff_ids[{i}] is {image.diff_ids[i][:19]}…", image,
+                         image.diff_ids[i])
+
+
+def _path_digest(path: str) -> str | None:
+    if path.startswith(model.BLOBS_DIR):
+        d = "sha256:" + path[len(model.BLOBS_DIR):]
+        return d if _DIGEST.match(d) else None
+    return None

@@ -1,0 +1,238 @@
+"""Repair a docker-save archive: rebuild the OCI manifest(s) and index from the configs.
+
+Each image's OCI manifest is written anew from its config's ``rootfs.diff_ids`` (config
+order, repeated layers kept), pointing at the layer blobs already in the archive; the
+index names every image fully (``docker.io/library/demo:v1``); ``manifest.json`` is
+rewritten to the same order. Config bytes (so the image ID) and layer blobs are copied
+untouched — with an in-kernel copy for a plain tar. The result goes to a temp file next
+to the target, is diagnosed again, and only then renamed into place (atomic on one
+filesystem). The temp file is removed on any failure. Data is not fsync'ed: the rename
+is atomic for readers, not durable across a power cut.
+"""
+
+from __future__ import annotations
+
+import os
+import tarfile
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from ..archive import model
+from ..archive.reader import ArchiveReader, Layout, blob_path, open_archive
+from ..archive.tarwalk import BLOCK, DIR, FILE, HARDLINK, SYMLINK, Member
+from ..errors import RepairError
+from .diagnose import ImageInfo, Report, diagnose, plan_inputs, qualify
+from .findings import KINDS
+
+Progress = Callable[[int], None]
+_REPLACED = {model.INDEX_JSON, model.MANIFEST_JSON, model.OCI_LAYOUT}
+
+
+@dataclass
+class RepairResult:
+    """What repair did: the output, the findings it fixed, what still stands."""
+
+    output: Path | None
+    before: Report
+    after: Report | None
+    fixed: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": "runbook-exec/doctor-repair/v1",
+            "output": str(self.output) if self.output else None,
+            "fixed": self.fixed,
+            "before": self.before.to_json(),
+            "after": self.after.to_json() if self.after else None,
+        }
+
+
+def gojson(obj: Any) -> bytes:
+    """JSON as Go's encoder writes it: compact, with <, > and & escaped."""
+    import json
+
+    text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").encode()
+
+
+def repair(
+    source: str | os.PathLike[str],
+    output: str | os.PathLike[str] | None,
+    *,
+    in_place: bool = False,
+    progress: Progress | None = None,
+) -> RepairResult:
+    """Repair ``source`` into ``output`` (or over ``source`` with ``in_place``)."""
+    if str(source) == "-":
+        raise RepairError("repair needs a file, not stdin: save the stream to a file first")
+    src = Path(source)
+    if in_place:
+        out = src
+    elif output is None:
+        raise RepairError("give an output file with -o OUT (or --in-place to replace the input)")
+    else:
+        out = Path(output)
+        if out.exists() and src.exists() and os.path.samefile(out, src):
+            raise RepairError(f"refusing to overwrite the input {src}; choose another -o or "
+                              "pass --in-place")
+    with open_archive(src) as reader:
+        before, meta = plan_inputs(reader)
+        codes = {f.code for f in before.findings}
+        blocking = [f for f in before.findings
+                    if not KINDS[f.code].repairable and KINDS[f.code].severity == "error"]
+        if not before.findings or codes <= {"name-missing"}:
+            return RepairResult(None, before, None)
+        if blocking:
+            f = blocking[0]
+            raise RepairError(f"cannot repair {src}: {f.message} [{f.code}]; save the image "
+                              "again (see fixes/upgrade-docker) instead")
+        if reader.layout is Layout.LEGACY:
+            raise RepairError(f"cannot repair {src}: a Docker <= 24 archive has no OCI half to "
+                              "rebuild; save the image again")
+        members = _plan(reader, before.images)
+        tmp = _write_atomic(reader, out, before.images, members, meta, progress)
+    try:
+        after = diagnose(str(tmp))
+        left = [f for f in after.findings if f.code != "name-missing"]
+        if left or {i.image_id for i in after.images} != {i.image_id for i in before.images}:
+            what = left[0].message if left else "image IDs changed"
+            raise RepairError(f"the repaired archive did not verify ({what}); nothing written")
+        os.replace(tmp, out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    after.archive = str(out)
+    fixed = sorted(codes - {f.code for f in after.findings})
+    return RepairResult(out, before, after, fixed)
+
+
+def _plan(reader: ArchiveReader, images: list[ImageInfo]) -> dict[str, Member]:
+    """The blob member of every layer and config; refuse if one is not in the archive."""
+    need: dict[str, Member] = {}
+    for image in images:
+        for digest in [image.image_id, *image.diff_ids]:
+            member = reader.blob(digest)
+            if member is None:
+                what = "config" if digest == image.image_id else "layer"
+                raise RepairError(
+                    f"cannot repair: the {what} blob {digest} of image {image.image_id[:19]}… "
+                    "is not in the archive (layers must be stored uncompressed under their "
+                    "diff ID); save the image again"
+                )
+            need[digest] = member
+    return need
+
+
+def _new_metadata(images: list[ImageInfo], blobs: dict[str, Member],
+                  old: ArchiveReader) -> list[tuple[str, bytes]]:
+    files: list[tuple[str, bytes]] = []
+    index: list[dict[str, Any]] = []
+    legacy: list[dict[str, Any]] = []
+    for image in images:
+        manifest = gojson({
+            "schemaVersion": 2,
+            "mediaType": model.MT_OCI_MANIFEST,
+            "config": {"mediaType": model.MT_OCI_CONFIG, "digest": image.image_id,
+                       "size": blobs[image.image_id].size},
+            "layers": [{"mediaType": model.MT_OCI_LAYER_TAR, "digest": d,
+                        "size": blobs[d].size} for d in image.diff_ids],
+        })
+        import hashlib
+
+        mdigest = "sha256:" + hashlib.sha256(manifest).hexdigest()
+        files.append((blob_path(mdigest), manifest))
+        desc = {"mediaType": model.MT_OCI_MANIFEST, "digest": mdigest, "size": len(manifest)}
+        names = [n for n in image.names if "@" not in n]
+        for name in names:
+            full = qualify(name)
+            tag = full.rsplit(":", 1)[1] if ":" in full.rsplit("/", 1)[-1] else "latest"
+            index.append(dict(desc, annotations={model.ANN_IMAGE_NAME: full,
+                                                 model.ANN_REF_NAME: tag}))
+        if not names:
+            index.append(desc)
+        legacy.append({
+            "Config": blob_path(image.image_id),
+            "RepoTags": image.repo_tags or [_short(n) for n in names] or None,
+            "Layers": [blob_path(d) for d in image.diff_ids],
+        })
+    files.append((model.INDEX_JSON, gojson({"schemaVersion": 2, "mediaType": model.MT_OCI_INDEX,
+                                           "manifests": index})))
+    files.append((model.MANIFEST_JSON, gojson(legacy)))
+    layout = (old.read_bytes(model.OCI_LAYOUT) if old.has(model.OCI_LAYOUT)
+              else gojson({"imageLayoutVersion": "1.0.0"}))
+    files.append((model.OCI_LAYOUT, layout))
+    return files
+
+
+def _short(name: str) -> str:
+    for prefix in ("docker.io/library/", "docker.io/"):
+        if name.startswith(prefix):
+            return name[len(prefix):]
+    return name
+
+
+def _write_atomic(reader: ArchiveReader, out: Path, images: list[ImageInfo],
+                  blobs: dict[str, Member], meta: set[str], progress: Progress | None) -> Path:
+    out_dir = out.parent if str(out.parent) else Path(".")
+    if not out_dir.is_dir():
+        raise RepairError(f"cannot write {out}: directory {out_dir} does not exist")
+    fd, name = tempfile.mkstemp(dir=out_dir, prefix=f".{out.name}.", suffix=".tmp")
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            _write(reader, fh, images, blobs, meta, progress)
+        return tmp
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _write(reader: ArchiveReader, fh: BinaryIO, images: list[ImageInfo],
+           blobs: dict[str, Member], meta: set[str], progress: Progress | None) -> None:
+    dropped = _REPLACED | {blob_path(d) for d in meta}
+    new = _new_metadata(images, blobs, reader)
+    dropped |= {n for n, _ in new}
+    for member, chunks in reader.iter_data():
+        if member.name in dropped:
+            continue
+        fh.write(_header(member.name, member))
+        if member.kind != FILE:
+            continue
+        if reader.streamed:
+            for chunk in chunks:
+                fh.write(chunk)
+                if progress is not None:
+                    progress(len(chunk))
+        else:
+            reader.copy_member(member.name, fh)
+            if progress is not None:
+                progress(member.size)
+        fh.write(bytes(-member.size % BLOCK))
+    for path, data in new:
+        fh.write(_header(path, Member(path, FILE, len(data), 0)))
+        fh.write(data + bytes(-len(data) % BLOCK))
+    fh.write(bytes(2 * BLOCK))
+
+
+def _header(name: str, member: Member) -> bytes:
+    info = tarfile.TarInfo(name)
+    info.mtime = 0
+    if member.kind == DIR:
+        info.type, info.mode = tarfile.DIRTYPE, 0o755
+    elif member.kind in (SYMLINK, HARDLINK):
+        info.type = tarfile.SYMTYPE if member.kind == SYMLINK else tarfile.LNKTYPE
+        info.mode = 0o777 if member.kind == SYMLINK else 0o644
+        info.linkname = _link_text(member)
+    else:
+        info.size, info.mode = member.size, 0o644
+    return info.tobuf(format=tarfile.PAX_FORMAT, encoding="utf-8", errors="strict")
+
+
+def _link_text(member: Member) -> str:
+    """A symlink's target relative to its own directory (as it was stored)."""
+    if member.kind == HARDLINK:
+        return member.link
+    return os.path.relpath(member.link, os.path.dirname(member.name) or ".")
