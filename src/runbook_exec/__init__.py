@@ -9,11 +9,18 @@ Public surface (kept honest by ``tests/test_public_api.py``)::
     runbook_exec.errors    the exception tree
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("runbook-exec")
-except PackageNotFoundError:  # running from a source tree without install
-    __version__ = "0.0.0+source"
+from __future__ import annotations
 
 __all__ = ["__version__"]
+
+
+def __getattr__(name: str) -> str:
+    # Looked up lazily: importlib.metadata costs ~40 ms, paid by every `doctor diagnose`.
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("runbook-exec")
+        except PackageNotFoundError:  # a source tree without install
+            return "0.0.0+source"
+    raise AttributeError(f"module 'runbook_exec' has no attribute {name!r}")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # The published handbook; English pages live under /en/. Override for a local build.
-HANDBOOK_URL = os.environ.get("RUNBOOK_EXEC_HANDBOOK_URL", "https://kind-image-load.github.io/")
+HANDBOOK_URL = os.environ.get("RUNBOOK_EXEC_HANDBOOK_URL", "https://kind-image-load.example.org/")
 
 MISMATCHED = "ctr: mismatched image rootfs and manifest layers"
 WRONG_DIFF_ID = 'ctr: wrong diff id calculated on extraction "{digest}"'
