@@ -32,18 +32,21 @@ def _default_echo(line: str) -> None:
     print(f"$ {line}", file=sys.stderr, flush=True)
 
 
-_echo: Echo | None = None
+_echo: Echo | None = _default_echo
 
 
 def set_echo(echo: Echo | None) -> None:
-    """Choose where commands are echoed (``None``: don't echo). Runbooks echo to stdout."""
+    """Choose where commands are echoed (``None``: don't echo; default: stderr).
+
+    Runbooks echo to stdout (:func:`echo_to_stdout`)."""
     global _echo
     _echo = echo
 
 
 def echo(line: str) -> None:
     """Echo ``line`` as a command would be (for steps done through an API, not a CLI)."""
-    (_echo or _default_echo)(line)
+    if _echo is not None:
+        _echo(line)
 
 
 def echo_to_stdout() -> None:
@@ -99,7 +102,8 @@ def run(
         shown = quote_argv(display) if display is not None else quote_argv(argv)
         if isinstance(stdin, Path):
             shown += f" < {stdin}"
-        (_echo or _default_echo)(shown)
+        if _echo is not None:
+            _echo(shown)
     opened: IO[bytes] | None = None
     try:
         if isinstance(stdin, Path):
@@ -159,7 +163,8 @@ def spawn(
     """
     argv = [str(a) for a in argv]
     if echo:
-        (_echo or _default_echo)(quote_argv(argv) + " &")
+        if _echo is not None:
+            _echo(quote_argv(argv) + " &")
     logf = log.open("ab")
     try:
         return subprocess.Popen(

@@ -1,0 +1,228 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown] lang="zh"
+# # 复现 `ctr: mismatched image rootfs and manifest layers`
+#
+# **演示什么**：一个含重复层的镜像，按 Docker 25.0.0 的写法 `docker save` 之后，用 kind
+# 的原样命令导入 kind 节点的 containerd，得到这句报错；再看 25.0.0-beta/rc.1 的“零层”变体；
+# 最后证明归档里的 `manifest.json` 一半完好，`docker load` 和 `skopeo inspect docker-archive:`
+# 都能正常读取。
+#
+# **需要**：root；本项目的实验环境（真实的 containerd 1.6.20 扮演 kind 节点，真实的 dockerd 20.10
+# 构建镜像，skopeo 1.9.3）。Docker 25.x 的归档由仿真写出器生成，因为这里没有 25.x 的引擎。
+#
+# **你会看到**：OCI 清单只有 2 层，而配置的 `rootfs.diff_ids` 有 3 层；导入以这句报错结束；
+# 同一个归档却能被 `docker load` 载入，得到同一个镜像 ID。
+
+# %% [markdown] lang="en"
+# # Reproducing `ctr: mismatched image rootfs and manifest layers`
+#
+# **What this shows**: an image with a repeated layer, saved the way Docker 25.0.0 saved it and
+# imported into a kind node's containerd with kind's exact command, ends with this error; then
+# the 25.0.0-beta/rc.1 "no layers" variant; and finally that the archive's `manifest.json` half
+# is intact: `docker load` and `skopeo inspect docker-archive:` read it fine.
+#
+# **Needs**: root and this project's lab (a real containerd 1.6.20 plays the kind node, a real
+# dockerd 20.10 builds the image, skopeo 1.9.3). The Docker 25.x archives come from the writer
+# emulation, because no 25.x engine runs here.
+#
+# **You will see**: the OCI manifest lists 2 layers while the config's `rootfs.diff_ids` lists 3;
+# the import ends with the error; yet `docker load` loads the same archive, with the same image ID.
+
+# %%
+import json
+import os
+import shutil
+import tempfile
+
+from runbook_exec import proc, writers
+from runbook_exec.archive.reader import blob_path, open_archive
+from runbook_exec.lab import open_target
+from runbook_exec.writers.source import image_from_save
+
+proc.echo_to_stdout()
+workdir = tempfile.mkdtemp(prefix="runbook-mismatched-")
+os.chdir(workdir)  # relative paths keep the echoed commands the same on every run
+lab = open_target()
+
+
+def short(digest: str) -> str:
+    return digest[:19] + "…"
+
+
+# %% [markdown] lang="zh"
+# ## 构建一个含重复层的镜像
+#
+# 第 1 层和第 3 层写入同样的字节，所以它们的 DiffID 相同。真实镜像里这很常见：
+# 两个什么也没改的步骤都会得到同一个空层。
+
+# %% [markdown] lang="en"
+# ## Build an image with a repeated layer
+#
+# Layers 1 and 3 write the same bytes, so they have the same DiffID. Real images do this often:
+# two steps that change nothing both produce the same empty layer.
+
+# %%
+built = lab.engine.build("demo/repeat:1", [b"base\n", b"app v1\n", b"base\n"])
+print(built.dockerfile)
+for i, diff_id in enumerate(built.diff_ids):
+    print(f"layer {i}: {diff_id}")
+assert built.diff_ids[0] == built.diff_ids[2]
+
+# %% [markdown] lang="zh"
+# ## 按 Docker 25.0.0 的写法保存
+#
+# 先用实验环境里真实的 dockerd 20.10 `docker save`（旧格式），再由仿真写出器按 moby v25.0.0 的
+# `image/tarexport/save.go` 重新写出同样的层和配置。
+
+# %% [markdown] lang="en"
+# ## Save it the way Docker 25.0.0 did
+#
+# First a real `docker save` from the lab's dockerd 20.10 (legacy layout), then the writer
+# emulation writes the same layers and config as moby v25.0.0's `image/tarexport/save.go` did.
+
+# %%
+lab.engine.save([built.ref], "docker-20.10.tar")
+image = image_from_save("docker-20.10.tar", "layers")
+written = writers.write(image, "docker-25.0.0.tar", profile="25.0.0", seed=writers.SEED_25_SHUFFLED)
+print("docker save (25.0.0 emulated) -> docker-25.0.0.tar")
+with open_archive("docker-25.0.0.tar") as ar:
+    print("layout:", ar.layout)
+    print("members:", sorted(m for m in ar.members if not m.startswith("blobs/sha256/")))
+
+# %% [markdown] lang="zh"
+# ## 对照 OCI 清单和配置
+#
+# containerd 读 `index.json` → OCI 清单 → `layers`；镜像配置里的 `rootfs.diff_ids`
+# 是解包时要逐层核对的清单。两边层数不同，问题就已经注定了。
+
+# %% [markdown] lang="en"
+# ## The OCI manifest next to the config
+#
+# containerd reads `index.json` → the OCI manifest → `layers`; the config's `rootfs.diff_ids` is
+# what unpacking checks layer by layer. With different counts on the two sides, the import is
+# already lost.
+
+
+# %%
+def manifest_and_config(path: str) -> tuple[list[str], list[str]]:
+    with open_archive(path) as ar:
+        index = ar.read_json("index.json")
+        manifest = ar.read_json(blob_path(index["manifests"][0]["digest"]))
+        config = ar.read_json(blob_path(manifest["config"]["digest"]))
+    return [layer["digest"] for layer in manifest["layers"]], config["rootfs"]["diff_ids"]
+
+
+manifest_layers, diff_ids = manifest_and_config("docker-25.0.0.tar")
+print(f"OCI manifest layers ({len(manifest_layers)}):", [short(d) for d in manifest_layers])
+print(f"config rootfs.diff_ids ({len(diff_ids)}):", [short(d) for d in diff_ids])
+assert len(manifest_layers) == len(set(diff_ids)) == 2 and len(diff_ids) == 3
+
+# %% [markdown] lang="zh"
+# ## 用 kind 的命令导入
+#
+# kind 在节点里执行的就是下面这条命令，归档从标准输入传入。
+
+# %% [markdown] lang="en"
+# ## Import with kind's command
+#
+# This is the command kind runs inside the node, with the archive on stdin.
+
+# %%
+result = lab.node.load("docker-25.0.0.tar")
+print(result.output.rstrip())
+print("exit status", result.returncode)
+assert result.error == "ctr: mismatched image rootfs and manifest layers"
+
+# %% [markdown] lang="zh"
+# ## 25.0.0-beta / rc.1：清单里一层都没有
+#
+# rc.2 之前的写法只列出“外部”层，本地构建的镜像一层也没有（moby#47065）。
+# 这次换一个没有重复层的镜像，照样失败。
+
+# %% [markdown] lang="en"
+# ## 25.0.0-beta / rc.1: no layers in the manifest
+#
+# Before rc.2 only "foreign" layers were listed, so a locally built image got none (moby#47065).
+# This time an image without a repeated layer, and it fails all the same.
+
+# %%
+plain = lab.engine.build("demo/plain:1", [b"one\n", b"two\n"])
+lab.engine.save([plain.ref], "plain-20.10.tar")
+writers.write(image_from_save("plain-20.10.tar", "layers"), "plain-rc1.tar", profile="25.0.0-rc.1")
+rc1_layers, rc1_diff_ids = manifest_and_config("plain-rc1.tar")
+print(f"OCI manifest layers: {rc1_layers}; config rootfs.diff_ids: {len(rc1_diff_ids)}")
+rc1 = lab.node.load("plain-rc1.tar")
+print(rc1.output.rstrip())
+assert rc1_layers == [] and rc1.error == "ctr: mismatched image rootfs and manifest layers"
+
+# %% [markdown] lang="zh"
+# ## 归档“损坏”了吗？没有：`docker load` 能读
+#
+# 先从引擎里删掉这个镜像，再把 25.0.0 写出的归档 `docker load` 回真实的 dockerd 20.10。
+# `docker load` 读的是 `manifest.json`，那一半是对的。
+
+# %% [markdown] lang="en"
+# ## Is the archive "corrupted"? No: `docker load` reads it
+#
+# Remove the image from the engine, then `docker load` the 25.0.0-written archive back into the
+# real dockerd 20.10. `docker load` reads `manifest.json`, and that half is right.
+
+# %%
+lab.engine.remove(built.ref)
+proc.echo("docker load -i docker-25.0.0.tar")
+with open("docker-25.0.0.tar", "rb") as fh:
+    loaded = lab.engine.client.images.load(fh.read())
+print("Loaded image:", ", ".join(tag for img in loaded for tag in img.tags))
+reloaded_id = lab.engine.image_id(built.ref)
+print("image ID after load:", reloaded_id)
+assert reloaded_id == built.image_id
+
+# %% [markdown] lang="zh"
+# ## skopeo 也能读
+#
+# `skopeo inspect docker-archive:` 同样读 `manifest.json`：三层齐全，顺序与配置一致。
+
+# %% [markdown] lang="en"
+# ## So does skopeo
+#
+# `skopeo inspect docker-archive:` reads `manifest.json` too: all three layers, in config order.
+
+# %%
+inspected = json.loads(
+    proc.run(["skopeo", "inspect", "docker-archive:docker-25.0.0.tar"], timeout=60).stdout
+)
+print("Layers:", [short(d) for d in inspected["Layers"]])
+assert inspected["Layers"] == diff_ids
+
+# %% [markdown] lang="zh"
+# ## 结论
+#
+# - containerd 读的是 OCI 那一半，25.0.0 在那里把重复层合并了，所以层数对不上；
+# - `manifest.json` 和层文件完好，`docker load`、`skopeo inspect docker-archive:` 读取正常，镜像 ID
+#   不变；
+# - 所以“归档损坏”的说法不准确：错的只是 `index.json` 指向的那份 OCI 清单，修复归档就是重写它。
+
+# %% [markdown] lang="en"
+# ## Conclusion
+#
+# - containerd reads the OCI half, where 25.0.0 collapsed the repeated layer, so the counts differ;
+# - `manifest.json` and the layer files are intact: `docker load` and `skopeo inspect
+#   docker-archive:`
+#   read them, and the image ID is unchanged;
+# - "the archive is corrupted" is therefore inaccurate: only the OCI manifest that `index.json`
+#   points to is wrong, and repairing the archive means rewriting it.
+
+# %%
+lab.close()
+os.chdir("/")
+shutil.rmtree(workdir)
+print("lab closed, work directory removed")

@@ -1,0 +1,220 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown] lang="zh"
+# # 失败的导入留下的“already present”状态
+#
+# **演示什么**：kind 的导入失败之后，镜像记录仍留在节点上。`ctr images ls` 和 `ctr images check`
+# 能看到它们（内容齐全、未解包）；节点的 CRI 插件回答“镜像存在”，所以 kubelet 记录
+# `already present on machine`，kind 下一次 `kind load` 也会跳过这个节点。然后按 kind
+# 节点上的原样命令清理、重新加载好的归档、确认已解包。
+#
+# **需要**：root；本项目的实验环境（真实的 containerd 1.6.20，开启 CRI 插件，扮演 kind 节点；真实的
+# dockerd 20.10 构建镜像）。坏归档由仿真的 Docker 25.0.0 写出器生成。
+#
+# **你会看到**：失败后的三条记录、CRI 的 `ImageStatus` 回答、kind 的判断、清理命令，以及重新加载后
+# `UNPACKED` 变为 `true`。
+
+# %% [markdown] lang="en"
+# # The stale "already present" state a failed import leaves
+#
+# **What this shows**: after kind's import fails, the image records stay on the node.
+# `ctr images ls` and `ctr images check` show them (content complete, not unpacked); the node's
+# CRI plugin answers "present", so the kubelet logs `already present on machine` and the next
+# `kind load` skips the node. Then the exact cleanup commands for a kind node, a reload of a good
+# archive, and a check that it is unpacked.
+#
+# **Needs**: root and this project's lab (a real containerd 1.6.20 with the CRI plugin plays the
+# kind node; a real dockerd 20.10 builds the image). The broken archive comes from the emulated
+# Docker 25.0.0 writer.
+#
+# **You will see**: the three records left after the failure, the CRI `ImageStatus` answer, kind's
+# decision, the cleanup commands, and `UNPACKED` turning `true` after the reload.
+
+# %%
+import os
+import shutil
+import tempfile
+import time
+
+from runbook_exec import proc, writers
+from runbook_exec.lab import open_target
+from runbook_exec.writers.source import image_from_save
+
+proc.echo_to_stdout()
+workdir = tempfile.mkdtemp(prefix="runbook-stale-state-")
+os.chdir(workdir)  # relative paths keep the echoed commands the same on every run
+lab = open_target()
+
+# %% [markdown] lang="zh"
+# ## 一次失败的 `kind load`
+#
+# 镜像含重复层，25.0.0 写出的归档每次都会失败（见 mismatched-rootfs 运行手册）。第一个命令相当于
+# kind 的第一步 `docker image inspect -f {{ .Id }}`。
+
+# %% [markdown] lang="en"
+# ## A failed `kind load`
+#
+# The image has a repeated layer, so the 25.0.0-written archive fails every time (see the
+# mismatched-rootfs runbook). The first command stands for kind's first step,
+# `docker image inspect -f {{ .Id }}`.
+
+# %%
+built = lab.engine.build("demo/stale:1", [b"base\n", b"app v1\n", b"base\n"])
+name = "docker.io/demo/stale:1"
+proc.echo(f"docker image inspect -f '{{{{ .Id }}}}' {built.ref}")
+image_id = lab.engine.image_id(built.ref)
+print(image_id)
+lab.engine.save([built.ref], "good.tar")  # the real dockerd 20.10's save: legacy layout
+writers.write(image_from_save("good.tar", "layers"), "broken.tar", profile="25.0.0")
+failed = lab.node.load("broken.tar")
+print(failed.output.rstrip())
+assert failed.error == "ctr: mismatched image rootfs and manifest layers"
+
+# %% [markdown] lang="zh"
+# ## 记录还在
+#
+# `ctr images import` 先写镜像记录、再解包（containerd 1.6/1.7 的客户端导入）。
+# 解包失败时记录不会回滚：镜像名、`--digests` 生成的 `import-<日期>@sha256:…`，以及 CRI
+# 插件收到事件后补上的镜像 ID 引用 `sha256:<镜像 ID>`。`check` 说内容完整，但 `UNPACKED` 是
+# `false`。
+
+# %% [markdown] lang="en"
+# ## The records are still there
+#
+# `ctr images import` writes the image records first and unpacks afterwards (client-side import in
+# containerd 1.6/1.7). A failed unpack does not roll them back: the name, the
+# `import-<date>@sha256:…` record from `--digests`, and the image-ID reference `sha256:<image ID>`
+# the CRI plugin adds when it sees the new image. `check` says the content is complete, but
+# `UNPACKED` is `false`.
+
+# %%
+# The CRI plugin adds its image-ID record when the create event reaches it: wait for it quietly.
+proc.set_echo(None)
+deadline = time.monotonic() + 10
+while image_id not in {r.ref for r in lab.node.images()} and time.monotonic() < deadline:
+    time.sleep(0.2)
+proc.echo_to_stdout()
+records = lab.node.images()
+for record in records:
+    print(record.ref)
+checks = lab.node.check()
+for c in checks:
+    print(f"{c.ref[:40]:40} {c.status:16} unpacked={c.unpacked}")
+stale = [r.ref for r in records]
+assert name in stale and image_id in stale and any(r.startswith("import-") for r in stale)
+assert all(c.complete and not c.unpacked for c in checks)
+
+# %% [markdown] lang="zh"
+# ## kubelet 看到的：镜像“存在”
+#
+# kubelet 通过 CRI 的 `ImageStatus` 询问镜像是否存在。这里直接问节点的 CRI 插件。回答“存在”时，
+# `imagePullPolicy: IfNotPresent` 的 Pod 不会去拉取，事件里写
+# `Container image "…" already present on machine`；随后创建容器时 CRI 需要解包，于是报
+# `failed to create containerd container: error unpacking image: …`。
+
+# %% [markdown] lang="en"
+# ## What the kubelet sees: the image is "present"
+#
+# The kubelet asks the runtime through CRI `ImageStatus` whether an image exists; here we ask the
+# node's CRI plugin directly. With a "present" answer, a Pod with `imagePullPolicy: IfNotPresent`
+# does not pull, its events say `Container image "…" already present on machine`, and creating
+# the container needs an unpack, which fails with
+# `failed to create containerd container: error unpacking image: …`.
+
+# %%
+view = lab.node.kubelet_view(name)
+print(view)
+assert view.present
+
+# %% [markdown] lang="zh"
+# ## kind 的判断：跳过这个节点
+#
+# kind 用主机上的镜像 ID 问节点（`crictl inspecti <ID>`）；如果镜像名在返回的 `repoTags` 里，
+# 就认为节点已经有了这个镜像，不再加载。这里用同样的 CRI 调用复现这个判断。
+
+# %% [markdown] lang="en"
+# ## kind's decision: skip this node
+#
+# kind asks the node about the host's image ID (`crictl inspecti <ID>`); when the image name is
+# among the returned `repoTags`, it considers the node done and does not load again. The same CRI
+# call reproduces that decision here.
+
+# %%
+by_id = lab.node.kubelet_view(image_id)
+print("repoTags of", image_id[:19] + "…:", list(by_id.repo_tags))
+if name in by_id.repo_tags:
+    print(f'kind: Image: "{built.ref}" with ID "{image_id}" '
+          'found to be already present on all nodes.')
+assert name in by_id.repo_tags
+
+# %% [markdown] lang="zh"
+# ## 清理：删掉全部三条记录
+#
+# 在真实的 kind 节点上，命令是 `docker exec <节点名> ctr -n k8s.io images rm …`，引用用上面 `ls`
+# 列出的那几条。
+
+# %% [markdown] lang="en"
+# ## Clean up: remove all three records
+#
+# On a real kind node the command is `docker exec <node> ctr -n k8s.io images rm …` with the refs
+# `ls` listed above.
+
+# %%
+lab.node.remove(*stale)
+print("records left:", [r.ref for r in lab.node.images()])
+after = lab.node.kubelet_view(name)
+print(after)
+assert lab.node.images() == [] and not after.present
+
+# %% [markdown] lang="zh"
+# ## 重新加载好的归档，确认已解包
+#
+# 这里用真实 dockerd 20.10 保存的旧格式归档（等同于 Docker 24 或 ≥ 25.0.1 的结果）。
+
+# %% [markdown] lang="en"
+# ## Reload a good archive and check it is unpacked
+#
+# The good archive is the real dockerd 20.10's legacy-layout save (what Docker 24 or ≥ 25.0.1
+# give you as far as this import is concerned).
+
+# %%
+reloaded = lab.node.load("good.tar")
+print(reloaded.output.rstrip())
+assert reloaded.ok
+final = lab.node.check()
+for c in final:
+    print(f"{c.ref[:40]:40} {c.status:16} unpacked={c.unpacked}")
+assert any(c.ref == name and c.unpacked for c in final)
+print(lab.node.kubelet_view(name))
+
+# %% [markdown] lang="zh"
+# ## 结论
+#
+# - 种子文章说“加载失败，节点却认为镜像已存在”，这一点成立：containerd 1.6/1.7 先写记录后解包，
+#   失败不回滚；
+# - kubelet 和 kind 问的都是 CRI 插件，所以两者都被骗：Pod 反复报 `error unpacking image`，
+#   `kind load` 跳过节点；
+# - 清理要删掉全部记录，然后加载一个好的归档。
+
+# %% [markdown] lang="en"
+# ## Conclusion
+#
+# - The seed article's "the load failed, yet the node thinks the image exists" holds: containerd
+#   1.6/1.7 writes the records before unpacking and does not roll them back;
+# - the kubelet and kind both ask the CRI plugin, so both are fooled: the Pod keeps failing with
+#   `error unpacking image` and `kind load` skips the node;
+# - cleaning up means removing every record, then loading a good archive.
+
+# %%
+lab.close()
+os.chdir("/")
+shutil.rmtree(workdir)
+print("lab closed, work directory removed")

@@ -1,0 +1,200 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown] lang="zh"
+# # 复现 `ctr: wrong diff id calculated on extraction`
+#
+# **演示什么**：一个 5 层、没有重复层的镜像，按 Docker 25.0.0 的写法保存时，OCI
+# 清单里的层顺序取决于 Go map 的遍历顺序。顺序被打乱时，kind 的导入命令以这句报错结束；
+# 顺序碰巧正确时，同一个镜像导入成功。最后演示一个陷阱：节点上已经有这条层链时，
+# 打乱顺序的归档也能“导入成功”。
+#
+# **需要**：root；本项目的实验环境（真实的 containerd 1.6.20 扮演 kind 节点，真实的 dockerd 20.10
+# 构建镜像）。25.0.0 的归档由仿真写出器生成，Go map 的顺序由固定的种子决定，便于每次复现。
+#
+# **你会看到**：清单顺序与配置顺序的对照；`apply failure, attempting cleanup` 和最后的 `ctr:` 行，
+# 其中的摘要正是被放错位置的那一层；以及陷阱里 `done` 的导入。
+
+# %% [markdown] lang="en"
+# # Reproducing `ctr: wrong diff id calculated on extraction`
+#
+# **What this shows**: for a 5-layer image without repeated layers, Docker 25.0.0 wrote the OCI
+# manifest's layers in Go map iteration order. When that order is shuffled, kind's import command
+# ends with this error; when it happens to be right, the same image imports fine. Finally a trap:
+# a node that already has the layer chain "imports" the shuffled archive without complaint.
+#
+# **Needs**: root and this project's lab (a real containerd 1.6.20 plays the kind node, a real
+# dockerd 20.10 builds the image). The 25.0.0 archives come from the writer emulation; a fixed
+# seed picks the Go map order so every run reproduces the same case.
+#
+# **You will see**: manifest order next to config order; the `apply failure, attempting cleanup`
+# line and the final `ctr:` line, whose digest is the layer found in the wrong place; and the
+# trap's import ending in `done`.
+
+# %%
+import os
+import re
+import shutil
+import tempfile
+
+from runbook_exec import proc, writers
+from runbook_exec.archive.reader import blob_path, open_archive
+from runbook_exec.lab import Node, open_target
+from runbook_exec.writers.source import image_from_save
+
+proc.echo_to_stdout()
+workdir = tempfile.mkdtemp(prefix="runbook-wrong-diff-id-")
+os.chdir(workdir)  # relative paths keep the echoed commands the same on every run
+lab = open_target()
+
+
+def short(digest: str) -> str:
+    return digest[:19] + "…"
+
+
+def steady(output: str) -> str:
+    """ctr's log line carries a timestamp and a random snapshot key: blank them out."""
+    output = re.sub(r'time="[^"]*"', 'time="…"', output)
+    return re.sub(r'key="extract-[^"]*"', 'key="extract-…"', output)
+
+
+# %% [markdown] lang="zh"
+# ## 构建一个 5 层的镜像，用真实引擎保存
+
+# %% [markdown] lang="en"
+# ## Build a 5-layer image and save it with the real engine
+
+# %%
+built = lab.engine.build("demo/five:1", [f"layer {i}\n".encode() for i in range(5)])
+lab.engine.save([built.ref], "docker-20.10.tar")
+image = image_from_save("docker-20.10.tar", "layers")
+for i, diff_id in enumerate(built.diff_ids):
+    print(f"config layer {i}: {short(diff_id)}")
+
+# %% [markdown] lang="zh"
+# ## 按 25.0.0 的写法保存两次
+#
+# 同一个镜像、两次 `docker save`：每次运行 Go 都给 map 一个新的随机种子。这里用两个固定种子，
+# 一个得到打乱的顺序，一个碰巧得到正确的顺序（5 层时概率各一半，见“为什么时好时坏”一页）。
+
+# %% [markdown] lang="en"
+# ## Save it twice the 25.0.0 way
+#
+# Same image, two `docker save` runs: Go gives every map a fresh random seed. Two fixed seeds
+# stand in for two runs, one shuffled and one that happens to come out right (even odds at
+# 5 layers; see the page "why it looked intermittent").
+
+
+# %%
+def manifest_layers(path: str) -> list[str]:
+    with open_archive(path) as ar:
+        index = ar.read_json("index.json")
+        manifest = ar.read_json(blob_path(index["manifests"][0]["digest"]))
+    return [layer["digest"] for layer in manifest["layers"]]
+
+
+writers.write(image, "shuffled.tar", profile="25.0.0", seed=writers.SEED_25_SHUFFLED)
+writers.write(image, "in-order.tar", profile="25.0.0", seed=writers.SEED_25_IN_ORDER)
+shuffled = manifest_layers("shuffled.tar")
+config_order = list(built.diff_ids)
+for name in ("shuffled.tar", "in-order.tar"):
+    order = [config_order.index(d) for d in manifest_layers(name)]
+    print(f"{name:13} OCI manifest layers, as config positions: {order}")
+assert sorted(shuffled) == sorted(config_order) and shuffled != config_order
+assert manifest_layers("in-order.tar") == config_order
+
+# %% [markdown] lang="zh"
+# ## 导入打乱的归档
+#
+# containerd 按清单顺序解包：第一个放错位置的层解出来后，算出的 DiffID 与配置里这个位置应有的不同。
+# 报错里的摘要就是实际被解包的那一层。
+
+# %% [markdown] lang="en"
+# ## Import the shuffled archive
+#
+# containerd unpacks in manifest order: the first layer out of place yields a DiffID other than
+# the one the config expects at that position. The digest in the error is the layer that was
+# actually applied.
+
+# %%
+result = lab.node.load("shuffled.tar")
+print(steady(result.output).rstrip())
+first_wrong = next(i for i, (a, b) in enumerate(zip(shuffled, config_order, strict=True)) if a != b)
+print(f"first position out of order: {first_wrong}; manifest has {short(shuffled[first_wrong])} "
+      f"there, config expects {short(config_order[first_wrong])}")
+assert result.error == f'ctr: wrong diff id calculated on extraction "{shuffled[first_wrong]}"'
+assert 'level=info msg="apply failure, attempting cleanup"' in result.output
+
+# %% [markdown] lang="zh"
+# ## 同一个镜像，另一次保存：成功
+#
+# 这就是“时好时坏”：镜像没变，只是这次 map 的遍历顺序碰巧与配置一致。
+
+# %% [markdown] lang="en"
+# ## Same image, another save: it works
+#
+# This is the "intermittent" part: the image did not change, the map just happened to iterate
+# in config order this time.
+
+# %%
+ok = lab.node.load("in-order.tar")
+print(ok.output.rstrip())
+assert ok.ok and ok.output.rstrip().endswith("done")
+
+# %% [markdown] lang="zh"
+# ## 陷阱：节点上已有这条层链时，坏归档也能“导入成功”
+#
+# 上一步成功后，节点上已经有这个镜像每一层的快照。containerd 解包前先按配置的 DiffID 算出层链，
+# 快照已存在就跳过解压，根本不看清单里的层顺序。于是同一个打乱的归档这次以 `done` 结束。
+# 换一台干净的节点（比如 CI 里新建的集群），它又会失败。
+
+# %% [markdown] lang="en"
+# ## The trap: with the layer chain present, the broken archive "imports"
+#
+# After the previous step the node has a snapshot for every layer of this image. Before
+# extracting, containerd derives the chain from the config's DiffIDs and skips layers whose
+# snapshot exists, never looking at the manifest's order. So the same shuffled archive now
+# ends in `done`. A clean node (say, a fresh cluster in CI) fails again.
+
+# %%
+again = lab.node.load("shuffled.tar")
+print(again.output.rstrip())
+assert again.ok
+print([(c.ref, c.unpacked) for c in lab.node.check() if c.ref == "docker.io/demo/five:1"])
+
+with Node() as clean_node:
+    fresh = clean_node.load("shuffled.tar")
+print("clean node:", fresh.error)
+assert fresh.error.startswith("ctr: wrong diff id calculated on extraction")
+
+# %% [markdown] lang="zh"
+# ## 结论
+#
+# - 25.0.0 写出的层都在，内容也对，只是 OCI 清单里的顺序错了；containerd 按清单顺序解包，于是报
+#   `wrong diff id calculated on extraction`，摘要指向被放错位置的那一层；
+# - 同一个镜像多保存几次，可能有一次成功，这不是修复；
+# - 节点上已有层链时坏归档会“导入成功”，在干净的节点上照样失败：判断归档好坏，要用干净的节点或
+#   doctor。
+
+# %% [markdown] lang="en"
+# ## Conclusion
+#
+# - Every layer 25.0.0 wrote is there and correct; only their order in the OCI manifest is wrong.
+#   containerd unpacks in manifest order and reports `wrong diff id calculated on extraction`,
+#   naming the layer found in the wrong place;
+# - saving the same image again may succeed once in a while; that is not a fix;
+# - a node that already has the chain "imports" the broken archive, a clean node still fails:
+#   judge an archive on a clean node or with the doctor.
+
+# %%
+lab.close()
+os.chdir("/")
+shutil.rmtree(workdir)
+print("lab closed, work directory removed")
