@@ -1,0 +1,161 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown] lang="zh"
+# # `kind build node-image` 与 Docker 25
+#
+# kind v0.20.0 构建节点镜像时，会把 Kubernetes 组件镜像归档里的名字改掉（去掉 `-amd64`
+# 这类架构后缀），
+# 但它只改 `repositories` 和 `manifest.json`。Docker 25 起归档里多了 `index.json`，containerd
+# 导入时读的是它，
+# 于是改名丢失：节点镜像里只有 `kube-apiserver-amd64`，没有 kubeadm 要的 `kube-apiserver`。
+# kind v0.21.0（[PR #3487](https://github.com/kubernetes-sigs/kind/pull/3487)）改为原样导入、再用
+# `ctr images tag` 打标签。本手册用 writer 生成归档，在节点上复现这三种情况。
+#
+# 需要：root、containerd、dockerd（实验环境自带）。改名的逻辑是按 kind v0.20.0 的
+# [archive.go](https://github.com/kubernetes-sigs/kind/blob/v0.20.0/pkg/build/nodeimage/internal/container/docker/archive.go)
+# 自己写的等价实现。
+
+# %% [markdown] lang="en"
+# # `kind build node-image` and Docker 25
+#
+# When kind v0.20.0 builds a node image it renames the Kubernetes component images in
+# their archives (dropping an architecture suffix such as `-amd64`), but it edits only
+# `repositories` and `manifest.json`. From Docker 25 on, the archive also has `index.json`,
+# which is what containerd reads, so the rename is lost: the node image holds
+# `kube-apiserver-amd64` and not the `kube-apiserver` kubeadm expects. kind v0.21.0
+# ([PR #3487](https://github.com/kubernetes-sigs/kind/pull/3487)) imports the archive as it
+# is and then tags it with `ctr images tag`. This runbook reproduces all three on the node
+# with archives from the writers.
+#
+# Needs: root, containerd, dockerd (the lab starts its own). The rename is our own
+# equivalent of kind v0.20.0's
+# [archive.go](https://github.com/kubernetes-sigs/kind/blob/v0.20.0/pkg/build/nodeimage/internal/container/docker/archive.go).
+
+# %%
+import io
+import json
+import shutil
+import tarfile
+import tempfile
+from pathlib import Path
+
+from runbook_exec import proc, writers
+from runbook_exec.lab import open_target
+from runbook_exec.writers.source import image_from_save
+
+proc.echo_to_stdout()
+# Workaround: under this runbook's long scratch path, dockerd's libnetwork socket path exceeds
+# the 108-byte unix socket limit; keep the lab's daemons directly under /tmp (they still clean up).
+tempfile.tempdir = "/tmp"
+target = open_target()
+node, engine = target.node, target.engine
+work = Path("nodeimage-work")
+work.mkdir(exist_ok=True)
+BUILT = "registry.k8s.io/kube-apiserver-amd64:v1.29.0"
+WANTED = "registry.k8s.io/kube-apiserver:v1.29.0"
+
+# %% [markdown] lang="zh"
+# kind v0.20.0 的改名：只改 `repositories` 的键和 `manifest.json` 的 `RepoTags`，其余成员原样复制。
+
+# %% [markdown] lang="en"
+# kind v0.20.0's rename: it edits only the keys of `repositories` and the `RepoTags` of
+# `manifest.json`; every other member is copied as is.
+
+# %%
+def drop_arch(repository: str) -> str:
+    return repository.removesuffix("-amd64")
+
+
+def edit_archive_v0_20(src: Path, out: Path) -> None:
+    with tarfile.open(src) as tin, tarfile.open(out, "w") as tout:
+        for member in tin.getmembers():
+            data = tin.extractfile(member).read() if member.isfile() else None
+            if member.name == "repositories":
+                data = json.dumps({drop_arch(k): v for k, v in json.loads(data).items()}).encode()
+            elif member.name == "manifest.json":
+                items = json.loads(data)
+                for item in items:
+                    item["RepoTags"] = [drop_arch(t.rsplit(":", 1)[0]) + ":" + t.rsplit(":", 1)[1]
+                                        for t in item.get("RepoTags") or []]
+                data = json.dumps(items).encode()
+            if data is not None:
+                member.size = len(data)
+                tout.addfile(member, io.BytesIO(data))
+            else:
+                tout.addfile(member)
+
+
+def import_like_kind_build(path: Path) -> proc.Result:
+    # kind build node-image imports without unpacking (pkg/build/nodeimage/imageimporter.go)
+    return node.ctr("--namespace=k8s.io", "images", "import", "--all-platforms", "--no-unpack",
+                    "--digests", "-", stdin=path, check=False)
+
+
+def names() -> list[str]:
+    return sorted(r.ref for r in node.images() if r.ref.startswith("registry.k8s.io/"))
+
+
+def clear_node() -> None:
+    refs = [r.ref for r in node.images()]
+    if refs:
+        node.remove(*refs)
+
+
+# %%
+built = engine.build(BUILT, [b"apiserver-base", b"apiserver-bin"])
+engine.save([built.ref], work / "source.tar")
+image = image_from_save(work / "source.tar", work / "layers")
+
+# %% [markdown] lang="zh"
+# Docker 24.0.7 的归档：改名生效，节点上是 `kube-apiserver`。
+
+# %% [markdown] lang="en"
+# Docker 24.0.7's archive: the rename takes effect; the node has `kube-apiserver`.
+
+# %%
+writers.write(image, work / "v24.tar", profile="24.0.7")
+edit_archive_v0_20(work / "v24.tar", work / "v24-edited.tar")
+print(import_like_kind_build(work / "v24-edited.tar").returncode, names())
+assert names() == [WANTED]
+
+# %% [markdown] lang="zh"
+# Docker 25.0.1 的归档（层顺序正确）：containerd 读 `index.json` 里的名字，改名丢了。
+
+# %% [markdown] lang="en"
+# Docker 25.0.1's archive (layer order right): containerd takes the name from
+# `index.json`, and the rename is lost.
+
+# %%
+clear_node()
+writers.write(image, work / "v25.tar", profile="25.0.1")
+edit_archive_v0_20(work / "v25.tar", work / "v25-edited.tar")
+print(import_like_kind_build(work / "v25-edited.tar").returncode, names())
+print(node.kubelet_view(WANTED))
+assert names() == [BUILT] and not node.kubelet_view(WANTED).present
+
+# %% [markdown] lang="zh"
+# kind v0.21.0 的做法：原样导入，再用 `ctr images tag --force` 打上新名字。
+
+# %% [markdown] lang="en"
+# kind v0.21.0's way: import unchanged, then add the new name with
+# `ctr images tag --force`.
+
+# %%
+clear_node()
+import_like_kind_build(work / "v25.tar")
+node.ctr("--namespace=k8s.io", "images", "tag", "--force", BUILT, WANTED)
+print(names())
+print(node.kubelet_view(WANTED))
+assert WANTED in names() and node.kubelet_view(WANTED).present
+
+# %%
+target.close()
+shutil.rmtree(work, ignore_errors=True)

@@ -1,0 +1,134 @@
+"""The fix runbooks, as executed, show what their pages claim.
+
+Each fix page says "this works" and "this is a pitfall"; the executed notebook in
+``build/executed/`` is the evidence. These tests read those notebooks (``./dev.sh test``
+executes the runbooks first) and check that the exact error strings and outcomes the pages
+rely on are in the outputs, so a behaviour change cannot leave a page saying something the
+evidence no longer shows.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EXECUTED = ROOT / "build" / "executed"
+
+MISMATCHED = "ctr: mismatched image rootfs and manifest layers"
+WRONG_DIFF_ID = 'ctr: wrong diff id calculated on extraction "sha256:'
+FILTERED = "ctr: image might be filtered out"
+KIND_IMPORT = (
+    "$ ctr --namespace=k8s.io images import --all-platforms --digests --snapshotter=overlayfs -"
+)
+
+
+def _text(value: Any) -> str:
+    return "".join(value) if isinstance(value, list) else str(value)
+
+
+def outputs(name: str) -> str:
+    """All text the executed runbook printed, in cell order."""
+    path = EXECUTED / f"{name}.ipynb"
+    if not path.is_file():
+        pytest.fail(f"{path} is missing: run `runbook-exec run runbooks/{name}.py` first")
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    parts = []
+    for cell in nb["cells"]:
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                pytest.fail(f"{name}: a cell raised {out.get('ename')}: {out.get('evalue')}")
+            if out.get("output_type") == "stream":
+                parts.append(_text(out.get("text", "")))
+            elif "text/plain" in out.get("data", {}):
+                parts.append(_text(out["data"]["text/plain"]))
+    return "\n".join(parts)
+
+
+# (runbook, strings its outputs must contain, in order)
+CASES = [
+    ("fix-upgrade-docker", [
+        KIND_IMPORT,
+        MISMATCHED,
+        "unpacked: False",
+        "exit status 0 | unpacked: True",
+        f"25.0.1 -> {FILTERED}",
+        "25.0.3 -> imported",
+        "import-<date>@sha256:",
+    ]),
+    ("fix-pin-docker-24", [
+        "index.json: False",
+        "real dockerd save: imported | unpacked: True",
+        "24.0.7 writer: imported | unpacked: True",
+        MISMATCHED,
+    ]),
+    ("fix-skopeo", [
+        WRONG_DIFF_ID,
+        "$ skopeo copy docker-archive:skopeo-work/in.tar "
+        "docker-archive:skopeo-work/out.tar:docker.io/library/demo:v1",
+        "imported | unpacked: True",
+        "same image ID as the built image: True",
+        "layer media types: ['application/vnd.oci.image.layer.v1.tar+gzip']",
+        "name in index.json: ['demo:v1']",
+        "demo:v1: not present (the kubelet would pull it)",
+        "oci-archive:skopeo-work/oci-full.tar:docker.io/library/demo:v1",
+        "demo:v1: present as",
+    ]),
+    ("fix-repair", [
+        "[layer-count-mismatch]",
+        MISMATCHED,
+        "(exit status 1)",
+        "(exit status 0)",
+        "healthy: containerd can import this archive",
+        "same image ID as the original: True",
+        "removed stale record(s)",
+        "unpacked: True | image ID kept: True",
+    ]),
+    ("fix-clean-node", [
+        MISMATCHED,
+        "docker.io/library/demo:v1 | unpacked: False",
+        "import-<date>@sha256:",
+        "$ ctr -n k8s.io images rm docker.io/library/demo:v1",
+        "demo:v1: not present",
+        "imported | unpacked: True",
+    ]),
+    ("fix-save-platform", [
+        "linux/arm64",
+        "in archive: False",
+        "ctr: content digest sha256:",
+        ": not found",
+        "records on the node: []",
+        "ctr images import has --local: False",
+        "model of: docker save --platform linux/amd64",
+        "imported | unpacked: True",
+    ]),
+    ("fix-kind-build-node-image", [
+        "['registry.k8s.io/kube-apiserver:v1.29.0']",
+        "['registry.k8s.io/kube-apiserver-amd64:v1.29.0']",
+        "registry.k8s.io/kube-apiserver:v1.29.0: not present",
+        "images tag --force registry.k8s.io/kube-apiserver-amd64:v1.29.0 "
+        "registry.k8s.io/kube-apiserver:v1.29.0",
+        "registry.k8s.io/kube-apiserver:v1.29.0: present as",
+    ]),
+]
+
+
+@pytest.mark.parametrize(("name", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_fix_runbook_outputs_show_the_claims(name: str, expected: list[str]) -> None:
+    text = outputs(name)
+    pos = 0
+    for needle in expected:
+        found = text.find(needle, pos)
+        assert found >= 0, f"{name}: {needle!r} not found (in order) in the executed outputs"
+        pos = found + len(needle)
+
+
+@pytest.mark.parametrize("name", [c[0] for c in CASES])
+def test_fix_runbook_is_embedded_in_both_languages(name: str) -> None:
+    marker = f"<!-- runbook: {name} -->"
+    fixes = (ROOT / "docs" / "fixes").glob("*.md")
+    pages = [p for p in fixes if marker in p.read_text(encoding="utf-8")]
+    assert len(pages) == 2, f"{marker} should appear in one zh and one en page, found {pages}"
