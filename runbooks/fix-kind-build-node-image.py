@@ -44,7 +44,6 @@ import io
 import json
 import shutil
 import tarfile
-import tempfile
 from pathlib import Path
 
 from runbook_exec import proc, writers
@@ -52,9 +51,6 @@ from runbook_exec.lab import open_target
 from runbook_exec.writers.source import image_from_save
 
 proc.echo_to_stdout()
-# Workaround: under this runbook's long scratch path, dockerd's libnetwork socket path exceeds
-# the 108-byte unix socket limit; keep the lab's daemons directly under /tmp (they still clean up).
-tempfile.tempdir = "/tmp"
 target = open_target()
 node, engine = target.node, target.engine
 work = Path("nodeimage-work")

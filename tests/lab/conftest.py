@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from runbook_exec.lab import Engine, Node  # noqa: E402
 from runbook_exec.lab._containerd import OWNER_FILE, mounts_under  # noqa: E402
+from runbook_exec.lab.engine import SHORT_EXEC_PREFIX  # noqa: E402
 
 LAB_PREFIXES = ("runbook-node-", "runbook-engine-")
 SYSTEM_PATHS = ("/run/containerd/containerd.sock", "/var/lib/docker", "/var/lib/containerd")
@@ -26,8 +27,10 @@ SYSTEM_PATHS = ("/run/containerd/containerd.sock", "/var/lib/docker", "/var/lib/
 def lab_dirs() -> list[Path]:
     """Lab directories in $TMPDIR owned by this test process."""
     found = []
-    for prefix in LAB_PREFIXES:
-        for path in Path(tempfile.gettempdir()).glob(prefix + "*"):
+    places = [(Path(tempfile.gettempdir()), prefix) for prefix in LAB_PREFIXES]
+    places.append((Path("/tmp"), SHORT_EXEC_PREFIX))  # dockerd's exec root under a deep $TMPDIR
+    for parent, prefix in places:
+        for path in parent.glob(prefix + "*"):
             try:
                 owner = int((path / OWNER_FILE).read_text())
             except (OSError, ValueError):

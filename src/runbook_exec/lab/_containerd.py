@@ -37,23 +37,24 @@ _DISABLED_PLUGINS = (
 OWNER_FILE = "owner.pid"
 
 
-def make_workdir(prefix: str) -> Path:
-    """Create a private directory under ``$TMPDIR`` (or /tmp) for one daemon's state.
+def make_workdir(prefix: str, parent: Path | None = None) -> Path:
+    """Create a private directory under ``parent`` (default ``$TMPDIR`` or /tmp) for one
+    daemon's state.
 
     The directory records its owner's pid, so a later lab can remove what a SIGKILLed
     owner could not (see :func:`sweep_stale`).
     """
-    sweep_stale(prefix)
-    path = Path(tempfile.mkdtemp(prefix=prefix))
+    sweep_stale(prefix, parent)
+    path = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
     path.chmod(0o711)
     (path / OWNER_FILE).write_text(str(os.getpid()), encoding="utf-8")
     return path
 
 
-def sweep_stale(prefix: str) -> list[Path]:
+def sweep_stale(prefix: str, parent: Path | None = None) -> list[Path]:
     """Remove lab directories named ``prefix*`` whose owning process is gone."""
     removed = []
-    for path in Path(tempfile.gettempdir()).glob(prefix + "*"):
+    for path in (parent or Path(tempfile.gettempdir())).glob(prefix + "*"):
         try:
             owner = int((path / OWNER_FILE).read_text(encoding="utf-8"))
         except (OSError, ValueError):

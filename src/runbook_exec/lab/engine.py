@@ -28,6 +28,8 @@ from ..errors import LabError
 from ._containerd import Containerd, make_workdir, remove_workdir
 from ._deps import find_binary, require_root
 
+SHORT_EXEC_PREFIX = "runbook-x-"
+
 # Fixed mtimes keep every DiffID (and so every digest a runbook prints) the same run to run.
 _EPOCH = 1_700_000_000
 _CHUNK = 1 << 20
@@ -178,6 +180,7 @@ class Engine(EngineOps):
         self.startup_seconds: float | None = None
         self.client: Any = None
         self._base: Path | None = None
+        self._exec_root: Path | None = None
         self._containerd: Containerd | None = None
         self._dockerd: subprocess.Popen[bytes] | None = None
 
@@ -213,11 +216,12 @@ class Engine(EngineOps):
             self._containerd.start()
             major = dockerd_major(proc.run([dockerd, "--version"], timeout=10, echo=False).stdout)
             (base / "daemon.json").write_text(daemon_json(base, major), encoding="utf-8")
+            self._exec_root = exec_root = self._short_exec_root(base)
             argv = [
                 dockerd,
                 f"--config-file={base / 'daemon.json'}",
                 f"--data-root={base / 'data'}",
-                f"--exec-root={base / 'exec'}",
+                f"--exec-root={exec_root}",
                 f"--host=unix://{self.socket}",
                 f"--pidfile={base / 'docker.pid'}",
                 f"--containerd={self._containerd.address}",
@@ -280,6 +284,18 @@ class Engine(EngineOps):
         base, self._base = self._base, None
         if base is not None:
             remove_workdir(base)
+        exec_root, self._exec_root = self._exec_root, None
+        if exec_root is not None and base is not None and not exec_root.is_relative_to(base):
+            remove_workdir(exec_root)
+
+    @staticmethod
+    def _short_exec_root(base: Path) -> Path:
+        """dockerd puts unix sockets (libnetwork's among them) under its exec root; a socket
+        path over 108 bytes fails with ``bind: invalid argument``. Under a deep ``$TMPDIR``
+        the exec root therefore moves to a short private dir in /tmp."""
+        if len(str(base / "exec")) <= 40:
+            return base / "exec"
+        return make_workdir(SHORT_EXEC_PREFIX, Path("/tmp"))
 
     def __enter__(self) -> Engine:
         return self.start()
