@@ -71,6 +71,10 @@ def test_safe_load_removes_stale_record_then_loads(node: Node, tmp_path: Path) -
     (outcome,) = safe_load(["demo:v1"], engine=_SavedEngine(broken), nodes=[("node", node)],
                            workdir=work, say=said.append)
     assert "docker.io/library/demo:v1" in outcome.removed
+    # all three records of the failed import go: the name, import-<date>@sha256:… and the
+    # CRI plugin's sha256:<image id>
+    assert any(r.startswith("import-") for r in outcome.removed), outcome.removed
+    assert any(r.startswith("sha256:") for r in outcome.removed), outcome.removed
     assert any("stale" in line for line in said)
     assert node.kubelet_view("docker.io/library/demo:v1").present
     assert all(r.unpacked for r in node.check() if r.ref == "docker.io/library/demo:v1")

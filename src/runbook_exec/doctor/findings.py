@@ -59,10 +59,10 @@ KINDS: dict[str, Kind] = {
         "fixes/save-platform", True,
     ),
     "blob-missing": Kind(
-        "error", NOT_FOUND, (), "errors/content-digest-not-found", "fixes/upgrade-docker", False
+        "error", NOT_FOUND, (), "errors/content-digest-not-found", "doctor", False
     ),
-    "blob-size-mismatch": Kind("error", None, (), "fixes/repair", "fixes/upgrade-docker", False),
-    "blob-digest-mismatch": Kind("error", None, (), "fixes/repair", "fixes/upgrade-docker", False),
+    "blob-size-mismatch": Kind("error", None, (), "fixes/repair", "doctor", False),
+    "blob-digest-mismatch": Kind("error", None, (), "fixes/repair", "doctor", False),
     "halves-disagree": Kind("warning", None, (), "fixes/repair", "fixes/repair", True),
     "name-unqualified": Kind("warning", None, (), "fixes/repair", "fixes/repair", True),
     "name-missing": Kind("warning", None, (), "fixes/repair", "fixes/upgrade-docker", False),

@@ -72,11 +72,14 @@ def safe_load(
 
 
 def remove_stale(node: Any, names: set[str]) -> list[str]:
-    """Remove records of ``names`` that are not unpacked, with their ``import-…`` twins."""
+    """Remove records of ``names`` that are not unpacked, with their twins on the same
+    manifest: ``import-<date>@sha256:…`` (from ``--digests``) and ``sha256:<image id>``
+    (added by the CRI plugin when it saw the record)."""
     records = node.check()
     stale = {r.digest for r in records if r.ref in names and not r.unpacked}
+    twins = ("import-", "sha256:")
     refs = [r.ref for r in records
-            if r.digest in stale and (r.ref in names or r.ref.startswith("import-"))]
+            if r.digest in stale and (r.ref in names or r.ref.startswith(twins))]
     if refs:
         node.remove(*refs)
     return refs
