@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs, with apt, the real parts the lab and the tests drive: containerd + ctr, dockerd,
 # skopeo, Chromium (+ driver), Go (for the Go-map cross-check), GNU time (benchmarks) and
-# npm (fetches the site's one vendored browser asset).
+# npm (fetches the site's one vendored browser asset) and a CJK font (browser screenshots).
 #
 # Idempotent: packages already installed are left alone and apt is not called.
 # Never (re)starts, reconfigures or stops a system containerd/dockerd: while it installs,
@@ -24,11 +24,12 @@ REQUIRED=(
   "time:/usr/bin/time"
   "util-linux:unshare"
   "npm:npm"
+  "fonts-wqy-microhei:/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
 )
 # Tests add a package name here to exercise the failure path.
 for extra in ${RUNBOOK_EXTRA_PACKAGES:-}; do REQUIRED+=("$extra:/nonexistent/$extra"); done
 export PATH="$PATH:/usr/sbin:/sbin"
-have() { command -v "$1" >/dev/null 2>&1; }
+have() { if [[ $1 == /* ]]; then [ -e "$1" ]; else command -v "$1" >/dev/null 2>&1; fi; }
 
 say() { printf 'install-system-deps: %s\n' "$*"; }
 fail() { say "error: $1" >&2; exit "${2:-1}"; }
@@ -41,7 +42,7 @@ for entry in "${REQUIRED[@]}"; do
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
-  say "all system parts present (containerd, ctr, dockerd, skopeo, chromium, chromedriver, go, time, npm)"
+  say "all system parts present (containerd, ctr, dockerd, skopeo, chromium, chromedriver, go, time, npm, CJK font)"
   exit 0
 fi
 
