@@ -21,7 +21,6 @@ from ..errors import CommandError, MissingDependencyError
 PACKAGE_DIST = "runbook-exec"
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 TARGET_ENV = "RUNBOOK_TARGET"
-TARGETS = ("sandbox", "live")
 
 # binary -> argv that prints its version
 _VERSION_ARGV: dict[str, list[str]] = {
@@ -47,8 +46,8 @@ def binary_version(argv: list[str]) -> str:
 
 
 def lab_target() -> str:
-    target = os.environ.get(TARGET_ENV, "sandbox").strip() or "sandbox"
-    return target
+    """``sandbox`` (default) or ``live``, as the lab will choose it from the environment."""
+    return os.environ.get(TARGET_ENV, "sandbox").strip() or "sandbox"
 
 
 def environment_fingerprint() -> dict[str, str]:

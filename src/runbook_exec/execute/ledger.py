@@ -43,7 +43,13 @@ FailureKind = Literal[
     "exception", "timeout", "deadline", "kernel-died", "no-kernel", "interrupted", "executor"
 ]
 FAILURE_KINDS: tuple[str, ...] = (
-    "exception", "timeout", "deadline", "kernel-died", "no-kernel", "interrupted", "executor"
+    "exception",
+    "timeout",
+    "deadline",
+    "kernel-died",
+    "no-kernel",
+    "interrupted",
+    "executor",
 )
 ENVIRONMENT_KEYS = ("containerd", "ctr", "dockerd", "skopeo", "target", "python")
 

@@ -29,9 +29,7 @@ def discover(paths: Sequence[Path], default_dir: Path) -> list[Runbook]:
     files: list[Path] = []
     for path in paths or [default_dir]:
         if path.is_dir():
-            files.extend(
-                p for p in sorted(path.iterdir()) if p.is_file() and _is_runbook_name(p)
-            )
+            files.extend(p for p in sorted(path.iterdir()) if p.is_file() and _is_runbook_name(p))
         elif path.is_file():
             if path.suffix not in SUFFIXES:
                 raise ExecutorError(
@@ -68,7 +66,7 @@ def read_notebook(runbook: Runbook) -> Any:
     text = runbook.source.decode("utf-8")
     try:
         if runbook.path.suffix == ".ipynb":
-            nb = nbformat.reads(text, as_version=4)
+            nb = nbformat.reads(text, as_version=4)  # type: ignore[no-untyped-call]
         else:
             nb = jupytext.reads(text, fmt="py:percent")
     except Exception as exc:  # the parsers raise many types; all mean "unreadable"

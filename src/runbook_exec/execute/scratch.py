@@ -27,16 +27,19 @@ PYTHON_KERNEL = "python3"
 
 
 class Scratch:
-    """Temp root with ``tmp/`` (the kernel's TMPDIR), ``work/`` (its cwd), ``kernels/``.
+    """Temp root with ``t/`` (the kernel's TMPDIR), ``w/`` (its cwd), ``k/`` (kernel specs).
 
     A context manager; leaving it sweeps processes and mounts and deletes the root.
     """
 
     def __init__(self, name: str) -> None:
-        self.root = Path(tempfile.mkdtemp(prefix=f"runbook-exec-{name}-"))
-        self.tmp = self.root / "tmp"
-        self.work = self.root / "work"
-        self.kernels = self.root / "kernels"
+        # Short names on purpose: daemons put unix sockets under TMPDIR, and a socket path
+        # longer than 107 bytes cannot be bound ("bind: invalid argument").
+        self.name = name
+        self.root = Path(tempfile.mkdtemp(prefix="rbx-"))
+        self.tmp = self.root / "t"
+        self.work = self.root / "w"
+        self.kernels = self.root / "k"
         for path in (self.tmp, self.work, self.kernels):
             path.mkdir()
 
@@ -57,6 +60,7 @@ class Scratch:
         env = dict(os.environ)
         env["TMPDIR"] = str(self.tmp)
         env[MARKER] = str(self.root)
+        env["RUNBOOK_NAME"] = self.name
         # Output of the lab's echo must reach the notebook in order, not in 8 KiB chunks.
         env["PYTHONUNBUFFERED"] = "1"
         return env

@@ -1,0 +1,254 @@
+"""An executed runbook as Markdown for one language, and its verification badge.
+
+Pure functions over the notebook JSON (no nbconvert: its templates pull mermaid and
+MathJax from CDNs, and a rendered Markdown body is searchable like any page text).
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import html
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..execute.ledger import Failure, Record, short_environment
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]")
+_IMAGE_TYPES = {"image/png": "png", "image/svg+xml": "svg"}
+
+
+@dataclass
+class Rendered:
+    """Markdown for a page plus the image files it refers to (name -> bytes)."""
+
+    markdown: str
+    assets: dict[str, bytes] = field(default_factory=dict)
+
+
+def text_of(value: Any) -> str:
+    """nbformat stores multi-line strings either as a str or as a list of lines."""
+    if isinstance(value, list):
+        return "".join(str(v) for v in value)
+    return str(value or "")
+
+
+def strip_ansi(text: str) -> str:
+    return _ANSI.sub("", text)
+
+
+def keeps_cell(cell: dict[str, Any], lang: str) -> bool:
+    """Markdown cells belong to one language (``lang`` metadata) or to all; code to all."""
+    if cell.get("cell_type") != "markdown":
+        return True
+    cell_lang = cell.get("metadata", {}).get("lang")
+    return cell_lang in (None, "", lang)
+
+
+def filter_language(nb: dict[str, Any], lang: str) -> dict[str, Any]:
+    """A copy of ``nb`` for readers of ``lang``: other languages' prose removed, code and
+    outputs untouched, the jupytext pairing metadata dropped (the copy is a plain notebook)."""
+    out = copy.deepcopy(nb)
+    out["cells"] = [c for c in out.get("cells", []) if keeps_cell(c, lang)]
+    out.get("metadata", {}).pop("jupytext", None)
+    return out
+
+
+def fence(body: str, info: str = "") -> str:
+    """A fenced block longer than any backtick run inside ``body``."""
+    longest = max((len(m) for m in re.findall(r"`+", body)), default=0)
+    ticks = "`" * max(3, longest + 1)
+    return f"{ticks}{info}\n{body.rstrip()}\n{ticks}"
+
+
+def render_notebook(
+    nb: dict[str, Any], lang: str, asset_prefix: str, top_heading: int = 2
+) -> Rendered:
+    """Markdown for ``lang``; images become files named ``<asset_prefix>-<cell>-<n>.<ext>``.
+    Headings are shifted so the runbook's highest one is at level ``top_heading``."""
+    rendered = Rendered("")
+    blocks: list[str] = []
+    code_number = 0
+    for cell in nb.get("cells", []):
+        kind = cell.get("cell_type")
+        if kind == "markdown" and keeps_cell(cell, lang):
+            blocks.append(text_of(cell.get("source")).strip())
+        elif kind == "code":
+            code_number += 1
+            tags = set(cell.get("metadata", {}).get("tags", []))
+            if "remove-cell" in tags:
+                continue
+            source = text_of(cell.get("source")).strip()
+            if source and "remove-input" not in tags:
+                blocks.append(fence(source, "python"))
+            if "remove-output" not in tags:
+                stem = f"{asset_prefix}-{code_number}"
+                blocks.extend(_render_outputs(cell.get("outputs", []), stem, rendered.assets))
+    rendered.markdown = demote_headings("\n\n".join(b for b in blocks if b), top_heading) + "\n"
+    return rendered
+
+
+_HEADING = re.compile(r"^(#{1,6})(?=\s)")
+_FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
+
+
+def demote_headings(markdown: str, top: int = 2) -> str:
+    """Shift ATX headings (outside code fences) so the highest one is at level ``top``:
+    the page around an embedded runbook already has its own ``#`` title."""
+    lines = markdown.split("\n")
+    levels = [len(m.group(1)) for m in _headings(lines)]
+    shift = max(0, top - min(levels)) if levels else 0
+    if not shift:
+        return markdown
+    out, fence = [], ""
+    for line in lines:
+        fence = _track_fence(line, fence)
+        match = None if fence else _HEADING.match(line)
+        if match:
+            line = "#" * min(6, len(match.group(1)) + shift) + line[match.end() :]
+        out.append(line)
+    return "\n".join(out)
+
+
+def _headings(lines: list[str]) -> list[re.Match[str]]:
+    found, fence = [], ""
+    for line in lines:
+        fence = _track_fence(line, fence)
+        match = None if fence else _HEADING.match(line)
+        if match:
+            found.append(match)
+    return found
+
+
+def _track_fence(line: str, fence: str) -> str:
+    """The open fence after ``line`` ("" when outside a fenced block)."""
+    match = _FENCE.match(line)
+    if not match:
+        return fence
+    marker = match.group(1)
+    if not fence:
+        return marker
+    return "" if marker[0] == fence[0] and len(marker) >= len(fence) else fence
+
+
+def _render_outputs(
+    outputs: list[dict[str, Any]], stem: str, assets: dict[str, bytes]
+) -> list[str]:
+    blocks: list[str] = []
+    stream: list[str] = []
+
+    def flush_stream() -> None:
+        if stream:
+            text = strip_ansi("".join(stream))
+            if text.strip():
+                blocks.append(fence(text, "text"))
+            stream.clear()
+
+    for output in outputs:
+        kind = output.get("output_type")
+        if kind == "stream":
+            stream.append(text_of(output.get("text")))
+            continue
+        flush_stream()
+        if kind == "error":
+            line = f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"
+            blocks.append(fence(strip_ansi(line), "text"))
+        elif kind in ("execute_result", "display_data"):
+            block = _render_data(output.get("data", {}), f"{stem}-{len(assets) + 1}", assets)
+            if block:
+                blocks.append(block)
+    flush_stream()
+    return blocks
+
+
+def _render_data(data: dict[str, Any], stem: str, assets: dict[str, bytes]) -> str:
+    for mime, ext in _IMAGE_TYPES.items():
+        if mime in data:
+            raw = text_of(data[mime])
+            body = raw.encode("utf-8") if ext == "svg" else base64.b64decode(raw)
+            name = f"{stem}.{ext}"
+            assets[name] = body
+            return f'<p><img src="{html.escape(name)}" alt="output" loading="lazy"></p>'
+    if "text/markdown" in data:
+        return text_of(data["text/markdown"]).strip()
+    if "text/plain" in data:
+        return fence(strip_ansi(text_of(data["text/plain"])), "text")
+    return ""
+
+
+_WORDS = {
+    "zh": {
+        "verified": "已验证",
+        "verified_body": "{when} 执行通过，耗时 {duration}；环境：{env}。",
+        "failed": "验证失败",
+        "failed_body": "第 {cell} 个代码单元失败：{error}",
+        "failed_nocell": "执行未能开始：{error}",
+        "missing": "未执行",
+        "missing_body": "本次构建没有这个 runbook 的验证记录，下方内容未经执行。",
+        "download": "下载 Notebook",
+        "seconds": "{s:.1f} 秒",
+    },
+    "en": {
+        "verified": "Verified",
+        "verified_body": "Executed successfully {when} in {duration}; environment: {env}.",
+        "failed": "Verification failed",
+        "failed_body": "Code cell {cell} failed: {error}",
+        "failed_nocell": "Execution could not start: {error}",
+        "missing": "Not executed",
+        "missing_body": "This build has no verification record for this runbook; "
+        "nothing below was executed.",
+        "download": "Download the notebook",
+        "seconds": "{s:.1f} s",
+    },
+}
+
+
+def words(lang: str) -> dict[str, str]:
+    return _WORDS.get(lang, _WORDS["en"])
+
+
+def badge_html(record: Record | None, lang: str) -> str:
+    """A Material admonition (styled by the theme's CSS, no extension needed)."""
+    w = words(lang)
+    if record is None:
+        kind, title, body = "warning", w["missing"], w["missing_body"]
+    elif record["status"] == "passed":
+        when = record["finished"].replace("T", " ").removesuffix("Z") + " UTC"
+        duration = w["seconds"].format(s=record["duration"])
+        env = short_environment(record["environment"])
+        kind, title = "success", w["verified"]
+        body = w["verified_body"].format(when=when, duration=duration, env=env)
+    else:
+        unknown: Failure = {"cell": None, "first_line": "", "error": "unknown", "kind": "executor"}
+        failure = record["failure"] or unknown
+        error = failure["error"]
+        if failure["first_line"]:
+            error = f"<code>{html.escape(failure['first_line'])}</code> → {html.escape(error)}"
+        else:
+            error = html.escape(error)
+        kind, title = "failure", w["failed"]
+        template = w["failed_body"] if failure["cell"] is not None else w["failed_nocell"]
+        body = template.format(cell=failure["cell"], error=error)
+        return _admonition(kind, title, body, record, escaped=True)
+    return _admonition(kind, title, body, record, escaped=False)
+
+
+def _admonition(kind: str, title: str, body: str, record: Record | None, *, escaped: bool) -> str:
+    status = "missing" if record is None else record["status"]
+    text = body if escaped else html.escape(body)
+    return (
+        f'<div class="admonition {kind} runbook-badge" data-runbook-status="{status}">\n'
+        f'<p class="admonition-title">{html.escape(title)}</p>\n'
+        f"<p>{text}</p>\n"
+        "</div>"
+    )
+
+
+def download_html(href: str, name: str, lang: str) -> str:
+    label = words(lang)["download"]
+    return (
+        f'<p class="runbook-download"><a href="{html.escape(href)}" '
+        f'download="{html.escape(name)}.ipynb">{html.escape(label)} ({html.escape(name)}.ipynb)'
+        "</a></p>"
+    )
