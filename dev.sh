@@ -43,7 +43,7 @@ build_site() {
   step "execute runbooks (cached when nothing changed)"
   "$VENV/bin/runbook-exec" run
   step "build the site (strict)"
-  "$VENV/bin/mkdocs" build --strict --site-dir site
+  NO_MKDOCS_2_WARNING=1 "$VENV/bin/mkdocs" build --strict --site-dir site
 }
 
 case "${1:-}" in

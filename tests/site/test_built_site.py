@@ -75,7 +75,9 @@ def test_language_switcher_leads_to_the_same_page(built_site: Path) -> None:
         for lang, other in (("zh", "en"), ("en", "zh")):
             here = html_path(built_site, page, lang)
             href = parse(here).switch.get(other)
-            target = (here.parent / (href or "")).resolve()
+            href_path = (href or "").split("#")[0]
+            base = built_site if href_path.startswith("/") else here.parent
+            target = (base / href_path.lstrip("/")).resolve()
             if target.is_dir():
                 target = target / "index.html"
             if href is None or target != html_path(built_site, page, other).resolve():
