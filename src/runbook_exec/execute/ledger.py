@@ -27,10 +27,13 @@ A record (JSON object) carries:
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import re
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal, TypedDict
 
@@ -128,6 +131,35 @@ def save(path: Path, records: dict[str, Record]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock beside the ledger: two `runbook-exec run`s may share it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def update(
+    path: Path, changes: dict[str, Record], *, keep: set[str] | None = None
+) -> dict[str, Record]:
+    """Merge ``changes`` into the ledger on disk under a lock and return the result.
+
+    Re-reading under the lock keeps records another run wrote meanwhile; ``keep`` (if
+    given) drops records of runbooks not named in it (a full run prunes deleted ones).
+    """
+    with _locked(path):
+        records = load(path)
+        if keep is not None:
+            records = {name: r for name, r in records.items() if name in keep}
+        records.update(changes)
+        save(path, records)
+    return records
 
 
 _VERSION = re.compile(r"\d+\.\d+(?:\.\d+)?")

@@ -112,10 +112,8 @@ async def _run_all(
     started = time.monotonic()
     summary = Summary()
     ledger_file = ledger.ledger_path(options.build_dir)
-    records = ledger.load(ledger_file)
-    if options.prune:
-        names = {rb.name for rb in runbooks}
-        records = {name: r for name, r in records.items() if name in names}
+    keep = {rb.name for rb in runbooks} if options.prune else None
+    records = ledger.update(ledger_file, {}, keep=keep)
     commit = git_commit(runbooks[0].path.parent) if runbooks else "unknown"
     gate = asyncio.Semaphore(max(1, options.jobs))
     main = asyncio.current_task()
@@ -144,7 +142,7 @@ async def _run_all(
             reporter.finished(record)
         records[runbook.name] = record
         summary.records.append(record)
-        ledger.save(ledger_file, records)
+        ledger.update(ledger_file, {runbook.name: record})
 
     reporter.begin(len(runbooks))
     loop.claim_signals(interrupt)
