@@ -39,13 +39,11 @@
 # the single-platform save is modelled by a function in this runbook after the same file.
 
 # %%
-import json
 import shutil
 from pathlib import Path
 
 from runbook_exec import proc, writers
 from runbook_exec.archive.reader import blob_path, open_archive
-from runbook_exec.archive.writer import write_atomically
 from runbook_exec.lab import open_target
 from runbook_exec.writers.source import image_from_save
 
@@ -109,44 +107,17 @@ assert "--local" not in help_text
 # %% [markdown] lang="zh"
 # 修复的模型：Docker 29 在只请求一个平台时（`docker save --platform linux/amd64`），
 # 把该平台的清单直接写进
-# `index.json`，不再导出多平台索引。
+# `index.json`，不再导出多平台索引。writer 的 `platform=` 参数按这个行为写归档。
 
 # %% [markdown] lang="en"
 # The fix, modelled: when exactly one platform is requested
 # (`docker save --platform linux/amd64`), Docker 29 writes that platform's manifest straight
-# into `index.json` instead of the multi-platform index.
+# into `index.json` instead of the multi-platform index. The writer's `platform=` option
+# writes the archive that way.
 
 # %%
-def save_one_platform(src: Path, out: Path) -> None:
-    """Docker 29 `docker save --platform`: index.json points at the present platform's manifest."""
-    with open_archive(src) as ar:
-        index_json = ar.read_json("index.json")
-        tops, dropped = [], set()
-        for top in index_json["manifests"]:
-            nested = ar.read_json(blob_path(top["digest"]))
-            entry = dict(next(m for m in nested["manifests"] if ar.blob(m["digest"]) is not None))
-            entry.pop("platform", None)
-            if top.get("annotations"):
-                entry["annotations"] = top["annotations"]
-            tops.append(entry)
-            dropped.add(blob_path(top["digest"]))
-        blobs = [n for n in ar.members
-                 if n.startswith("blobs/sha256/") and ar.members[n].kind == "file"]
-        kept = {n: ar.read_bytes(n) for n in blobs if n not in dropped}
-        legacy = ar.read_bytes("manifest.json")
-    index_json["manifests"] = tops
-    with write_atomically(out) as tw:
-        tw.add_dir("blobs", 0)
-        tw.add_dir("blobs/sha256", 0)
-        for name in sorted(kept):
-            tw.add_bytes(name, kept[name], 0)
-        tw.add_bytes("index.json", json.dumps(index_json, separators=(",", ":")).encode(), 0)
-        tw.add_bytes("manifest.json", legacy, 0)
-        tw.add_bytes("oci-layout", b'{"imageLayoutVersion":"1.0.0"}', 0)
-
-
 print("model of: docker save --platform linux/amd64 -o one.tar demo:v1")
-save_one_platform(work / "v29.tar", work / "one.tar")
+writers.write(image, work / "one.tar", profile="29-containerd-store", platform="linux/amd64")
 
 # %% [markdown] lang="zh"
 # 像 `kind load image-archive one.tar` 那样导入：成功、已解包，镜像 ID 与构建时一致。

@@ -51,9 +51,6 @@ from pathlib import Path
 from IPython.display import Markdown, display
 
 from runbook_exec import proc, writers
-from runbook_exec.archive.model import ANN_IMAGE_NAME, ANN_REF_NAME
-from runbook_exec.archive.reader import blob_path, open_archive
-from runbook_exec.archive.writer import write_atomically
 from runbook_exec.lab import Engine, Node
 from runbook_exec.writers.source import image_from_save
 
@@ -114,47 +111,16 @@ docker_cli = ["/usr/bin/docker", "-H", f"unix://{engine.socket}"]
 # Docker 29 的 `docker save --platform linux/amd64`：moby 在只请求一个平台时，直接把该平台的清单写进
 # `index.json`（单层索引），不再导出整个多平台索引
 # （[image_exporter.go](https://github.com/moby/moby/blob/docker-v29.0.0/daemon/containerd/image_exporter.go)）。
-# 下面的函数按这个行为改写 Docker 29 writer 的输出；这是模拟，不是真实的 Docker 29。
+# writer 的 `platform=` 参数按这个行为写归档；这是模拟，不是真实的 Docker 29。
 
 # %% [markdown] lang="en"
 # Docker 29's `docker save --platform linux/amd64`: when exactly one platform is requested,
 # moby writes that platform's manifest straight into `index.json` (a single-level index)
 # instead of exporting the whole multi-platform index
 # ([image_exporter.go](https://github.com/moby/moby/blob/docker-v29.0.0/daemon/containerd/image_exporter.go)).
-# The function below rewrites the Docker 29 writer's output that way; it is a model, not a
-# real Docker 29.
+# The writer's `platform=` option writes the archive that way; it is a model, not a real
+# Docker 29.
 
-# %%
-def save_one_platform(src: Path, out: Path) -> None:
-    """Docker 29 `docker save --platform`: index.json points at the present platform's manifest."""
-    with open_archive(src) as ar:
-        index_json = ar.read_json("index.json")
-        tops, blobs = [], {}
-        for top in index_json["manifests"]:
-            nested = ar.read_json(blob_path(top["digest"]))
-            present = [m for m in nested["manifests"] if ar.blob(m["digest"]) is not None]
-            entry = dict(present[0])
-            entry.pop("platform", None)
-            if top.get("annotations"):
-                entry["annotations"] = top["annotations"]
-            tops.append(entry)
-            blobs[top["digest"]] = None  # the multi-platform index is not exported
-        names = [n for n in ar.members
-                 if n.startswith("blobs/sha256/") and ar.members[n].kind == "file"]
-        kept = {n: ar.read_bytes(n) for n in names if "sha256:" + n.rsplit("/", 1)[1] not in blobs}
-        legacy = ar.read_bytes("manifest.json")
-    index_json["manifests"] = tops
-    with write_atomically(out) as tw:
-        tw.add_dir("blobs", 0)
-        tw.add_dir("blobs/sha256", 0)
-        for name in sorted(kept):
-            tw.add_bytes(name, kept[name], 0)
-        tw.add_bytes("index.json", json.dumps(index_json, separators=(",", ":")).encode(), 0)
-        tw.add_bytes("manifest.json", legacy, 0)
-        tw.add_bytes("oci-layout", b'{"imageLayoutVersion":"1.0.0"}', 0)
-
-
-assert ANN_IMAGE_NAME and ANN_REF_NAME  # the names the top-level entry keeps
 
 # %% [markdown] lang="zh"
 # 哪些格子不存在：Docker 29 之前的 graphdriver 镜像存储里，一个镜像只有一个平台，`docker save`
@@ -182,11 +148,8 @@ def write_archive(row: str, code: str) -> Path:
     out = work / f"{row.replace(' ', '_')}-{code}.tar"
     profile = row.split(" ")[0]
     seed = SEED_25 if profile == "25.0.0" else None
-    writers.write(image, out, profile=profile, seed=seed, by_digest=by_digest)
-    if row.endswith("--platform"):
-        one = out.with_suffix(".one.tar")
-        save_one_platform(out, one)
-        return one
+    platform = "linux/amd64" if row.endswith("--platform") else None
+    writers.write(image, out, profile=profile, seed=seed, by_digest=by_digest, platform=platform)
     return out
 
 

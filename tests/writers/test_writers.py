@@ -156,6 +156,37 @@ def test_containerd_store_lists_an_absent_child(make_image: MakeImage, tmp_path:
     assert info["missing"][0] in [m["digest"] for m in child_index["manifests"]]
 
 
+def test_containerd_store_platform_save_points_at_one_manifest(
+    make_image: MakeImage, tmp_path: Path
+) -> None:
+    out = tmp_path / "one.tar"
+    info = writers.write(make_image(FIVE), out, "29-containerd-store", platform="linux/amd64")
+    assert info["missing"] == []
+    index = json.loads(_read(out, "index.json"))
+    (top,) = index["manifests"]
+    assert top["mediaType"] == "application/vnd.oci.image.manifest.v1+json"
+    manifest = json.loads(_read(out, "blobs/sha256/" + top["digest"][7:]))
+    assert len(manifest["layers"]) == len(FIVE)
+    blobs = [n for n in _members(out) if n.startswith("blobs/sha256/") and len(n) > 13]
+    index_blobs = [n for n in blobs if b'"manifests"' in _read(out, n)]
+    assert index_blobs == [], "the multi-platform index must not be exported with --platform"
+
+
+@pytest.mark.parametrize(
+    ("profile", "platform", "message"),
+    [
+        pytest.param("29-containerd-store", "linux/arm64", "never pulled", id="absent-platform"),
+        pytest.param("25.0.3", "linux/amd64", "containerd image store only", id="graphdriver"),
+    ],
+)
+def test_platform_save_refuses_what_docker_cannot_do(
+    make_image: MakeImage, tmp_path: Path, profile: str, platform: str, message: str
+) -> None:
+    with pytest.raises(ArchiveError, match=message):
+        writers.write(make_image(FIVE), tmp_path / "x.tar", profile, platform=platform)
+    assert list(tmp_path.iterdir()) == [] or not (tmp_path / "x.tar").exists()
+
+
 def test_write_leaves_nothing_on_failure(make_image: MakeImage, tmp_path: Path) -> None:
     img = make_image(FIVE)
     img.layers[2].path.unlink()

@@ -79,6 +79,7 @@ def test_legacy_profile_matches_the_real_engine(
         ("five", "25.0.3", None, True, ""),
         ("five", "26.1.0", None, False, ""),
         ("five", "29-containerd-store", None, False, "ctr: content digest sha256:"),
+        ("five", "29-containerd-store/linux/amd64", None, False, ""),
     ],
     ids=[
         "24.0.7",
@@ -91,6 +92,7 @@ def test_legacy_profile_matches_the_real_engine(
         "25.0.3-by-digest",
         "26.1.0",
         "29-c8d",
+        "29-c8d-platform",
     ],
 )
 def test_profile_imports_as_facts_say(
@@ -105,7 +107,10 @@ def test_profile_imports_as_facts_say(
 ) -> None:
     _, img = saved[image]
     out = tmp_path / "a.tar"
-    info = writers.write(img, out, profile, seed=seed, by_digest=by_digest)
+    profile, _, platform = profile.partition("/")
+    info = writers.write(
+        img, out, profile, seed=seed, by_digest=by_digest, platform=platform or None
+    )
     result = node.load(out)
     if not expected:
         assert result.ok, str(result)

@@ -33,11 +33,13 @@ def write(
     *,
     seed: int | None = None,
     by_digest: bool = False,
+    platform: str | None = None,
 ) -> dict[str, Any]:
     """Write ``image`` to ``out_path`` as Docker ``profile`` saves it.
 
     ``seed`` fixes the Go map order of 25.0.0 (``None``: a fresh random one, like a real
     run). ``by_digest`` models ``docker save IMAGE@sha256:...`` (no tags recorded).
+    ``platform`` models ``docker save --platform OS/ARCH`` (Docker 29 containerd store only).
     Returns what was decided while writing (e.g. the OCI manifest's layer order).
     """
     prof = PROFILES.get(profile)
@@ -54,12 +56,16 @@ def write(
         )
     if not image.layers:
         raise ArchiveError("image has no layers; docker save refuses it (empty export)")
+    if platform is not None and prof.layout != "containerd-store":
+        raise ArchiveError(
+            f"--platform is modelled for the containerd image store only, not {profile}"
+        )
     rng = random.Random(seed)
     with write_atomically(Path(out_path)) as tw:
         if prof.layout == "legacy":
             write_v24(image, tw, by_digest=by_digest)
             return {}
         if prof.layout == "containerd-store":
-            return write_c8d(image, tw, by_digest=by_digest)
+            return write_c8d(image, tw, by_digest=by_digest, platform=platform)
         assert prof.knobs is not None
         return write_v25(image, tw, prof.knobs, by_digest=by_digest, rng=rng)

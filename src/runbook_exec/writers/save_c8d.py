@@ -29,6 +29,7 @@ from ..archive.model import (
     Image,
 )
 from ..archive.writer import TarWriter
+from ..errors import ArchiveError
 from .gojson import encode, struct
 from .refs import parse_ref
 
@@ -59,11 +60,23 @@ def _digest(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-def write_c8d(image: Image, tw: TarWriter, *, by_digest: bool) -> dict[str, Any]:
-    """Write the archive; returns ``{"missing": [digests of absent child manifests]}``."""
+def write_c8d(
+    image: Image, tw: TarWriter, *, by_digest: bool, platform: str | None = None
+) -> dict[str, Any]:
+    """Write the archive; returns ``{"missing": [digests of absent child manifests]}``.
+
+    ``platform`` (``"linux/amd64"``) models ``docker save --platform``: one platform is
+    exported, so ``index.json`` points straight at that platform's manifest and the
+    multi-platform index (with its unpulled children) is not in the archive at all.
+    """
     config = image.config_json
     arch = str(config.get("architecture") or "amd64")
     here = {"architecture": arch, "os": str(config.get("os") or "linux")}
+    if platform is not None and platform != f"{here['os']}/{arch}":
+        raise ArchiveError(
+            f"platform {platform} was never pulled for this image (it has "
+            f"{here['os']}/{arch}); docker save --platform would find no content for it"
+        )
     distinct = list(dict.fromkeys(layer.diff_id for layer in image.layers))
     paths = {layer.diff_id: layer.path for layer in image.layers}
     manifest = encode(
@@ -120,17 +133,19 @@ def write_c8d(image: Image, tw: TarWriter, *, by_digest: bool) -> dict[str, Any]
         )
     ).encode()
     refs = [] if by_digest else [parse_ref(t) for t in image.repo_tags]
+    # What index.json points at: the whole image index, or with --platform the one manifest.
+    top_type, top_blob = (MT_OCI_INDEX, index) if platform is None else (MT_OCI_MANIFEST, manifest)
     top = [
         _desc(
-            MT_OCI_INDEX,
-            _digest(index),
-            len(index),
+            top_type,
+            _digest(top_blob),
+            len(top_blob),
             annotations={ANN_IMAGE_NAME: r.full, ANN_REF_NAME: r.tag},
         )
         for r in refs
     ]
     if not top:
-        top = [_desc(MT_OCI_INDEX, _digest(index), len(index))]
+        top = [_desc(top_type, _digest(top_blob), len(top_blob))]
     index_json = encode(
         struct(
             [
@@ -160,10 +175,11 @@ def write_c8d(image: Image, tw: TarWriter, *, by_digest: bool) -> dict[str, Any]
     ).encode()
 
     blobs: dict[str, bytes | None] = {
-        _digest(index): index,
         _digest(manifest): manifest,
         image.image_id: image.config,
     }
+    if platform is None:
+        blobs[_digest(index)] = index
     for d in distinct:
         blobs[d] = None  # a file
     tw.add_dir("blobs", EPOCH)
@@ -178,4 +194,4 @@ def write_c8d(image: Image, tw: TarWriter, *, by_digest: bool) -> dict[str, Any]
     tw.add_bytes("index.json", index_json, EPOCH)
     tw.add_bytes("manifest.json", legacy, EPOCH)
     tw.add_bytes("oci-layout", b'{"imageLayoutVersion":"1.0.0"}', EPOCH)
-    return {"missing": [_digest(absent)]}
+    return {"missing": [_digest(absent)] if platform is None else []}
