@@ -35,5 +35,6 @@ def test_doctor_links_point_at_the_published_site() -> None:
 
     Loader.add_multi_constructor("tag:yaml.org,2002:python/", lambda *_: None)
     config = yaml.load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"), Loader=Loader)  # noqa: S506
-    assert findings.HANDBOOK_URL == config["site_url"]
-    assert findings.page_url("errors/wrong-diff-id") == f"{config['site_url']}en/errors/wrong-diff-id/"
+    site_url = config["site_url"]
+    assert site_url == findings.HANDBOOK_URL
+    assert f"{site_url}en/errors/wrong-diff-id/" == findings.page_url("errors/wrong-diff-id")

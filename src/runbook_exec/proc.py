@@ -162,9 +162,8 @@ def spawn(
     The caller owns the returned process and must :func:`stop` it.
     """
     argv = [str(a) for a in argv]
-    if echo:
-        if _echo is not None:
-            _echo(quote_argv(argv) + " &")
+    if echo and _echo is not None:
+        _echo(quote_argv(argv) + " &")
     logf = log.open("ab")
     try:
         return subprocess.Popen(
