@@ -19,6 +19,10 @@ QUERIES = [
     pytest.param("en", "mismatched image rootfs", "errors/mismatched-rootfs.md", id="en-rootfs"),
     pytest.param("en", "wrong diff id", "errors/wrong-diff-id.md", id="en-wrong-diff-id"),
     pytest.param("en", "already present on machine", "errors/already-present.md", id="en-present"),
+    # an English error string pasted on a Chinese page finds the Chinese page of that error
+    pytest.param("zh", "mismatched image rootfs", "errors/mismatched-rootfs.md", id="zh-rootfs"),
+    pytest.param("zh", "wrong diff id", "errors/wrong-diff-id.md", id="zh-wrong-diff-id"),
+    pytest.param("zh", "already present on machine", "errors/already-present.md", id="zh-present"),
 ]
 
 

@@ -6,6 +6,7 @@ import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -92,6 +93,7 @@ def test_site_loads_nothing_from_other_hosts(built_site: Path) -> None:
 
 
 def test_chinese_words_are_search_tokens(built_site: Path) -> None:
+    # the default language's own index (site-tidy splits i18n's merged one per language)
     index = json.loads((built_site / "search" / "search_index.json").read_text(encoding="utf-8"))
     separator = re.compile(index["config"]["separator"])
     assert "zh" in index["config"]["lang"]
@@ -104,3 +106,33 @@ def test_chinese_words_are_search_tokens(built_site: Path) -> None:
     # and no token is a whole run of Chinese sentence (segmentation happened)
     longest = max((t for t in tokens if re.fullmatch(r"[\u4e00-\u9fff]+", t)), key=len)
     assert len(longest) <= 8, longest
+
+
+def test_each_language_searches_only_its_own_pages(built_site: Path) -> None:
+    def load(rel: str) -> dict[str, Any]:
+        return json.loads((built_site / rel).read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+    zh, en = load("search/search_index.json"), load("en/search/search_index.json")
+    zh_pages = {d["location"].split("#")[0] for d in zh["docs"]}
+    en_pages = {d["location"].split("#")[0] for d in en["docs"]}
+    # every nav page, once per language; English locations are relative to /en/
+    for page in nav_pages():
+        rel = html_path(built_site, page, "zh").relative_to(built_site).parent.as_posix()
+        rel = "" if rel == "." else f"{rel}/"
+        assert rel in zh_pages and rel in en_pages, rel
+    assert not any(p.startswith("en/") for p in zh_pages | en_pages)
+    # a Chinese page title in the Chinese index, its English title in the English one
+    zh_titles = {d["location"]: d["title"] for d in zh["docs"]}
+    en_titles = {d["location"]: d["title"] for d in en["docs"]}
+    assert re.search(r"[\u4e00-\u9fff]", zh_titles["errors/wrong-diff-id/#versions"])
+    assert not re.search(r"[\u4e00-\u9fff]", en_titles["errors/wrong-diff-id/#versions"])
+    assert en["config"]["lang"] == ["en"]
+    # Material appends `*` to typed terms and lunr then skips the query pipeline: a stemmed
+    # index would never match "mismatched" or "layers"
+    for index in (zh, en):
+        assert "stemmer" not in index["config"]["pipeline"]
+    # English pages fetch that index: Material resolves it against __config.base
+    html = (built_site / "en" / "errors" / "wrong-diff-id" / "index.html").read_text(encoding="utf-8")
+    settings = re.search(r'<script id="__config"[^>]*>(.*?)</script>', html, re.S)
+    assert settings is not None
+    assert json.loads(settings[1])["base"] == "../../"

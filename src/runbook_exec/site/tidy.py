@@ -1,0 +1,89 @@
+"""``site-tidy``: fixes what Material and mkdocs-static-i18n get wrong together.
+
+1. **Search per language.** The i18n plugin merges both languages into one root search
+   index that every page fetches, so ``/en/`` readers get Chinese pages first. After the
+   last language is built, the merged index is split into ``search/search_index.json``
+   (default language) and ``<locale>/search/search_index.json``; each page of another
+   language gets ``__config.base`` pointing at its language's root, which is where
+   Material fetches the index from and resolves results against.
+2. **No sitemap 404.** The per-page ``<link rel="alternate" hreflang>`` tags make Material
+   fetch ``<page>/sitemap.xml`` (mkdocs-material#6582); they are removed. The language
+   switcher's links stay and lead to the same page in the other language.
+
+List it after ``i18n`` in ``mkdocs.yml``. The text transformations live in
+:mod:`runbook_exec.site.search_index`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import PluginError
+from mkdocs.plugins import BasePlugin, event_priority
+from mkdocs.structure.pages import Page
+
+from runbook_exec.site.search_index import (
+    IndexFormatError,
+    index_path,
+    language_of,
+    rebase_page,
+    split_index,
+    strip_alternate_links,
+)
+
+__all__ = ["TidyPlugin"]
+
+
+def _i18n_plugin(config: MkDocsConfig) -> Any:
+    plugin = config.plugins.get("i18n")
+    if plugin is None:
+        raise PluginError("site-tidy: the i18n plugin is not configured; list it before site-tidy")
+    return plugin
+
+
+def _other_locales(i18n: Any) -> list[str]:
+    """Built languages other than the default one (served under ``/<locale>/``)."""
+    return [
+        lang.locale
+        for lang in i18n.config.languages
+        if lang.build and not lang.default and lang.locale != "null"
+    ]
+
+
+class TidyPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call]  # untyped mkdocs
+    def on_post_page(self, output: str, /, *, page: Page, config: MkDocsConfig) -> str:
+        output = strip_alternate_links(output)
+        locale = language_of(page.url, _other_locales(_i18n_plugin(config)))
+        if locale is None:
+            return output
+        try:
+            return rebase_page(output, page.url, locale)
+        except IndexFormatError as exc:
+            raise PluginError(f"site-tidy: {exc}") from exc
+
+    # After i18n's own post_build (-100), which builds the other languages and then
+    # writes the merged index.
+    @event_priority(-110)
+    def on_post_build(self, *, config: MkDocsConfig) -> None:
+        i18n = _i18n_plugin(config)
+        if getattr(i18n, "building", False):
+            return  # inside i18n's build of another language: the merged index comes later
+        site = Path(config.site_dir)
+        merged = site / index_path(None)
+        if not merged.is_file():
+            return  # search plugin disabled
+        try:
+            index = json.loads(merged.read_text(encoding="utf-8"))
+            parts = split_index(index, _other_locales(i18n))
+        except (json.JSONDecodeError, IndexFormatError) as exc:
+            raise PluginError(f"site-tidy: cannot split {merged}: {exc}") from exc
+        for locale, part in parts.items():
+            target = site / index_path(locale)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            # same compact form as Material's own index
+            target.write_text(
+                json.dumps(part, ensure_ascii=False, separators=(",", ":")), encoding="utf-8"
+            )
