@@ -23,14 +23,12 @@ def test_runbook_page_shows_badge_outputs_and_plots(tab, runbook_page) -> None:
     statuses = [badges.nth(i).get_attribute("data-runbook-status") for i in range(badges.count())]
     assert statuses == ["passed"] * len(statuses), f"badges say {statuses}"
     assert badges.first.is_visible()
-    # Executed outputs: the highlighted blocks after the badge that carry no syntax tokens
-    # (the plugin fences outputs as `text`; code cells are highlighted as Python).
+    # Executed outputs: the plugin fences them with the class `runbook-output`.
     outputs = page.evaluate(
         """(sel) => {
           const badge = document.querySelector(sel);
-          return [...document.querySelectorAll('article .highlight code')]
+          return [...document.querySelectorAll('article .runbook-output code')]
             .filter(c => badge.compareDocumentPosition(c) & Node.DOCUMENT_POSITION_FOLLOWING)
-            .filter(c => c.closest('.runbook-output') || !c.querySelector('span'))
             .map(c => c.innerText.trim()).filter(t => t.length);
         }""",
         f"article {BADGE}",

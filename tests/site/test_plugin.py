@@ -131,13 +131,13 @@ def test_render_zh_keeps_chinese_prose_code_and_outputs() -> None:
     assert "中文说明" in md and "Shared note" in md and "English prose" not in md
     assert "```python\nprint('ctr: mismatched image rootfs and manifest layers')\n```" in md
     # stdout and stderr of one cell form one text block, colours stripped
-    assert "```text\nctr: mismatched image rootfs and manifest layers\nline 2\n```" in md
+    assert "``` { .text .runbook-output }\nctr: mismatched image rootfs and manifest layers\nline 2\n```" in md
     # the error is one line; a fence inside the content gets a longer fence
-    assert "````text\nValueError: ```\n````" in md
+    assert "```` { .text .runbook-output }\nValueError: ```\n````" in md
     assert "giant traceback" not in md
     assert '<img src="runbook-demo-3-1.png"' in md
     assert rendered.assets["runbook-demo-3-1.png"].startswith(b"\x89PNG")
-    assert "```text\n'sha256:abc'\n```" in md
+    assert "``` { .text .runbook-output }\n'sha256:abc'\n```" in md
     assert "http" not in md
 
 

@@ -55,6 +55,11 @@ def filter_language(nb: dict[str, Any], lang: str) -> dict[str, Any]:
     return out
 
 
+# Outputs are fenced as plain text with a class of their own, so pages can style them apart
+# from code and tests can find them (pymdownx.superfences attribute syntax).
+OUTPUT_INFO = " { .text .runbook-output }"
+
+
 def fence(body: str, info: str = "") -> str:
     """A fenced block longer than any backtick run inside ``body``."""
     longest = max((len(m) for m in re.findall(r"`+", body)), default=0)
@@ -142,7 +147,7 @@ def _render_outputs(
         if stream:
             text = strip_ansi("".join(stream))
             if text.strip():
-                blocks.append(fence(text, "text"))
+                blocks.append(fence(text, OUTPUT_INFO))
             stream.clear()
 
     for output in outputs:
@@ -153,7 +158,7 @@ def _render_outputs(
         flush_stream()
         if kind == "error":
             line = f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"
-            blocks.append(fence(strip_ansi(line), "text"))
+            blocks.append(fence(strip_ansi(line), OUTPUT_INFO))
         elif kind in ("execute_result", "display_data"):
             block = _render_data(output.get("data", {}), f"{stem}-{len(assets) + 1}", assets)
             if block:
@@ -173,7 +178,7 @@ def _render_data(data: dict[str, Any], stem: str, assets: dict[str, bytes]) -> s
     if "text/markdown" in data:
         return text_of(data["text/markdown"]).strip()
     if "text/plain" in data:
-        return fence(strip_ansi(text_of(data["text/plain"])), "text")
+        return fence(strip_ansi(text_of(data["text/plain"])), OUTPUT_INFO)
     return ""
 
 
