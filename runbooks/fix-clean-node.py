@@ -97,7 +97,7 @@ assert not node.kubelet_view(built.ref).present
 # %%
 writers.write(image, work / "good.tar", profile="25.0.3")
 res = node.load(work / "good.tar")
-unpacked = any(r.ref == "docker.io/library/demo:v1" and r.unpacked for r in node.check())
+unpacked = node.unpacked("docker.io/library/demo:v1")
 view = node.kubelet_view(built.ref)
 print(res.error or "imported", "| unpacked:", unpacked)
 print(view)

@@ -47,10 +47,6 @@ work = Path("pin-work")
 work.mkdir(exist_ok=True)
 
 
-def unpacked(ref: str) -> bool:
-    return any(r.ref == ref and r.unpacked for r in node.check())
-
-
 # %% [markdown] lang="zh"
 # 同样是带重复层的 5 层镜像，用真实的 dockerd 保存。看归档里有哪些文件：没有 `index.json`、没有
 # `oci-layout`。
@@ -78,16 +74,16 @@ assert "index.json" not in top_level and "manifest.json" in top_level
 # %%
 ref = "docker.io/library/" + built.ref
 real = node.load(work / "real-save.tar")
-print("real dockerd save:", real.error or "imported", "| unpacked:", unpacked(ref))
-assert real.ok and unpacked(ref)
+print("real dockerd save:", real.error or "imported", "| unpacked:", node.unpacked(ref))
+assert real.ok and node.unpacked(ref)
 node.remove(*[r.ref for r in node.images()])
 
 image = image_from_save(work / "real-save.tar", work / "layers")
 writers.write(image, work / "v24.0.7.tar", profile="24.0.7")
 v24 = node.load(work / "v24.0.7.tar")
-print("24.0.7 writer:", v24.error or "imported", "| unpacked:", unpacked(ref))
+print("24.0.7 writer:", v24.error or "imported", "| unpacked:", node.unpacked(ref))
 print(node.kubelet_view(built.ref))
-assert v24.ok and unpacked(ref)
+assert v24.ok and node.unpacked(ref)
 
 # %% [markdown] lang="zh"
 # 坑：把 Docker 固定回 24 之后，之前由 25.0.0 保存的归档仍然是坏的——修的是“以后保存的”，

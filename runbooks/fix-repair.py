@@ -60,10 +60,6 @@ def runbook_exec(*args: str) -> proc.Result:
     return res
 
 
-def unpacked(ref: str) -> bool:
-    return any(r.ref == ref and r.unpacked for r in node.check())
-
-
 # %% [markdown] lang="zh"
 # 一个带重复层的镜像，按 Docker 25.0.0 的方式保存成 `in.tar`。
 
@@ -111,10 +107,10 @@ assert runbook_exec("doctor", "diagnose", str(work / "fixed.tar")).returncode ==
 ref = "docker.io/library/demo:v1"
 res = node.load(work / "fixed.tar")
 view = node.kubelet_view(built.ref)
-print(res.error or "imported", "| unpacked:", unpacked(ref))
+print(res.error or "imported", "| unpacked:", node.unpacked(ref))
 print(view)
 print("same image ID as the original:", view.image_id == built.image_id)
-assert res.ok and unpacked(ref) and view.image_id == built.image_id
+assert res.ok and node.unpacked(ref) and view.image_id == built.image_id
 
 # %% [markdown] lang="zh"
 # 一步到位：`safe_load` 保存 → 诊断 → 需要时修复 → 导入 → 确认解包。为了让它遇到坏归档，这里给它一个
@@ -141,12 +137,12 @@ second = engine.build("demo:v2", [b"base2", b"app2", b"base2", b"entry2"])
 ref2 = "docker.io/library/" + second.ref
 Docker2500Engine().save([second.ref], work / "v2-broken.tar")
 earlier = node.load(work / "v2-broken.tar")
-print("earlier failed import:", earlier.error, "| unpacked:", unpacked(ref2))
+print("earlier failed import:", earlier.error, "| unpacked:", node.unpacked(ref2))
 outcomes = safe_load([second.ref], engine=Docker2500Engine(), nodes=[("sandbox-node", node)],
                      workdir=work)
 kept = node.kubelet_view(second.ref).image_id == second.image_id
-print("unpacked:", unpacked(ref2), "| image ID kept:", kept)
-assert outcomes[0].removed and unpacked(ref2) and kept
+print("unpacked:", node.unpacked(ref2), "| image ID kept:", kept)
+assert outcomes[0].removed and node.unpacked(ref2) and kept
 
 # %%
 target.close()

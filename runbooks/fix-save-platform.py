@@ -129,7 +129,7 @@ writers.write(image, work / "one.tar", profile="29-containerd-store", platform="
 # %%
 res = node.load(work / "one.tar")
 ref = "docker.io/library/demo:v1"
-unpacked = any(r.ref == ref and r.unpacked for r in node.check())
+unpacked = node.unpacked(ref)
 view = node.kubelet_view(built.ref)
 print(res.error or "imported", "| unpacked:", unpacked)
 print(view)
@@ -152,7 +152,7 @@ assert res.ok and unpacked and view.image_id == built.image_id
 node.remove(*[r.ref for r in node.images()])
 writers.write(image, work / "graphdriver.tar", profile="26.1.0")
 res = node.load(work / "graphdriver.tar")
-unpacked = any(r.ref == ref and r.unpacked for r in node.check())
+unpacked = node.unpacked(ref)
 print(res.error or "imported", "| unpacked:", unpacked)
 assert res.ok
 

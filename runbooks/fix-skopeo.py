@@ -51,10 +51,6 @@ work = Path("skopeo-work")
 work.mkdir(exist_ok=True)
 
 
-def unpacked(ref: str) -> bool:
-    return any(r.ref == ref and r.unpacked for r in node.check())
-
-
 def clear_node() -> None:
     refs = [r.ref for r in node.images()]
     if refs:
@@ -104,10 +100,10 @@ proc.run(["skopeo", "copy", f"docker-archive:{work}/in.tar",
 good = node.load(work / "out.tar")
 ref = "docker.io/library/demo:v1"
 view = node.kubelet_view("demo:v1")
-print(good.error or "imported", "| unpacked:", unpacked(ref))
+print(good.error or "imported", "| unpacked:", node.unpacked(ref))
 print(view)
 print("same image ID as the built image:", view.image_id == built.image_id)
-assert good.ok and unpacked(ref) and view.image_id == built.image_id
+assert good.ok and node.unpacked(ref) and view.image_id == built.image_id
 
 # %% [markdown] lang="zh"
 # 原文的写法换成本地来源是 `oci-archive:`（原文的 `docker://` 需要镜像仓库）。名称不写全：
@@ -160,7 +156,7 @@ proc.run(["skopeo", "copy", f"docker-archive:{work}/in.tar",
           f"oci-archive:{work}/oci-full.tar:docker.io/library/demo:v1"], timeout=120)
 full = node.load(work / "oci-full.tar")
 view = node.kubelet_view("demo:v1")
-print(full.error or "imported", "| unpacked:", unpacked(ref))
+print(full.error or "imported", "| unpacked:", node.unpacked(ref))
 print(view)
 assert full.ok and view.present and view.image_id != built.image_id
 

@@ -47,10 +47,6 @@ work = Path("upgrade-work")  # relative: printed commands stay the same run to r
 work.mkdir(exist_ok=True)
 
 
-def unpacked(ref: str) -> bool:
-    return any(r.ref == ref and r.unpacked for r in node.check())
-
-
 # %% [markdown] lang="zh"
 # 构建一个 5 层的镜像，其中第 3 层和第 1 层内容相同（重复层会让 25.0.0 每次都失败，不靠运气）。
 
@@ -91,8 +87,8 @@ assert broken.error == "ctr: mismatched image rootfs and manifest layers"
 # %%
 view = node.kubelet_view(built.ref)
 print(view)
-print("unpacked:", unpacked(ref))
-assert view.present and ref in view.repo_tags and not unpacked(ref)
+print("unpacked:", node.unpacked(ref))
+assert view.present and ref in view.repo_tags and not node.unpacked(ref)
 
 # %% [markdown] lang="zh"
 # 所以先按[清理节点](../fixes/clean-node.md)删掉残留记录，再加载 25.0.1 保存的归档：成功、已解包、
@@ -107,9 +103,9 @@ stale = [r.ref for r in node.images()]
 node.remove(*stale)
 writers.write(image, work / "v25.0.1.tar", profile="25.0.1")
 fixed = node.load(work / "v25.0.1.tar")
-print("exit status", fixed.returncode, "| unpacked:", unpacked(ref))
+print("exit status", fixed.returncode, "| unpacked:", node.unpacked(ref))
 print(node.kubelet_view(built.ref))
-assert fixed.ok and unpacked(ref) and node.kubelet_view(built.ref).image_id == built.image_id
+assert fixed.ok and node.unpacked(ref) and node.kubelet_view(built.ref).image_id == built.image_id
 
 # %% [markdown] lang="zh"
 # 按摘要保存（`docker save demo@sha256:...`）：25.0.1 写出的 `index.json` 里 `"manifests": null`，

@@ -129,3 +129,14 @@ def test_render_config_enables_cri_with_overlayfs(tmp_path: Path) -> None:
     assert "io.containerd.grpc.v1.cri" not in conf["disabled_plugins"]
     no_cri = tomllib.loads(render_config(tmp_path, cri=False))
     assert "io.containerd.grpc.v1.cri" in no_cri["disabled_plugins"]
+
+
+def test_node_unpacked_reads_check_records() -> None:
+    from runbook_exec.lab.results import CheckRecord, is_unpacked, parse_check
+
+    sample = (Path(__file__).parent / "samples" / "ctr-images-check.txt").read_text()
+    records = parse_check(sample)
+    assert all(isinstance(r, CheckRecord) for r in records)
+    assert is_unpacked(records, "docker.io/library/demo:good")
+    assert not is_unpacked(records, "docker.io/library/demo:drop")  # a stale record
+    assert not is_unpacked(records, "docker.io/library/never-loaded:v1")

@@ -28,6 +28,7 @@ from .results import (
     ImageRecord,
     ImportResult,
     KubeletView,
+    is_unpacked,
     parse_check,
     parse_crictl_inspecti,
     parse_images,
@@ -46,6 +47,7 @@ class NodeLike(Protocol):
     def load(self, archive: str | Path, *, timeout: float = ...) -> ImportResult: ...
     def images(self) -> list[ImageRecord]: ...
     def check(self) -> list[CheckRecord]: ...
+    def unpacked(self, ref: str) -> bool: ...
     def remove(self, *refs: str) -> proc.Result: ...
     def kubelet_view(self, ref: str) -> KubeletView: ...
 
@@ -130,6 +132,9 @@ class LiveNode:
 
     def check(self) -> list[CheckRecord]:
         return parse_check(self._exec(["ctr", "-n", NAMESPACE, "images", "check"]).stdout)
+
+    def unpacked(self, ref: str) -> bool:
+        return is_unpacked(self.check(), ref)
 
     def remove(self, *refs: str) -> proc.Result:
         if not refs:

@@ -23,6 +23,7 @@ from .results import (
     ImageRecord,
     ImportResult,
     KubeletView,
+    is_unpacked,
     parse_check,
     parse_images,
     parse_import,
@@ -157,6 +158,10 @@ class Node:
     def check(self) -> list[CheckRecord]:
         """Content and unpack state per record (``ctr -n k8s.io images check``)."""
         return parse_check(self.ctr("-n", NAMESPACE, "images", "check").stdout)
+
+    def unpacked(self, ref: str) -> bool:
+        """Whether ``ref`` is imported *and* unpacked (a stale record is not)."""
+        return is_unpacked(self.check(), ref)
 
     def remove(self, *refs: str) -> proc.Result:
         """Delete image records (``ctr -n k8s.io images rm REF...``), e.g. stale ones."""

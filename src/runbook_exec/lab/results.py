@@ -184,3 +184,8 @@ def parse_crictl_inspecti(ref: str, returncode: int, output: str) -> KubeletView
         int(status.get("size") or 0),
         source,
     )
+
+
+def is_unpacked(records: list[CheckRecord], ref: str) -> bool:
+    """Whether ``ref`` has a record that ``ctr images check`` reports unpacked."""
+    return any(r.ref == ref and r.unpacked for r in records)
