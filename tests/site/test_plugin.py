@@ -16,6 +16,7 @@ from runbook_exec.execute import ledger
 from runbook_exec.site.render import (
     badge_html,
     demote_headings,
+    download_html,
     filter_language,
     render_notebook,
 )
@@ -229,6 +230,14 @@ def build_site(config: Path, strict: bool) -> Path:
     cfg = load_config(str(config), strict=strict)
     build(cfg)
     return Path(cfg.site_dir)
+
+
+def test_download_html_links_the_howto_when_given() -> None:
+    plain = download_html("../runbooks/demo.ipynb", "demo", "en")
+    assert plain.startswith('<p class="runbook-download"><a href="../runbooks/demo.ipynb"')
+    assert "run it" not in plain
+    howto = download_html("../runbooks/demo.ipynb", "demo", "zh", "../verification.md#run")
+    assert howto.endswith("\n\n[如何在自己的机器上运行](../verification.md#run)")
 
 
 def test_plugin_builds_both_languages_from_one_execution(tmp_path: Path) -> None:

@@ -48,6 +48,9 @@ class RunbookConfig(Config):  # type: ignore[no-untyped-call]
     build_dir = config_options.Type(str, default="build")
     default_language = config_options.Type(str, default="zh")
     downloads = config_options.Type(str, default="runbooks")
+    # A docs page (``page.md#anchor``) telling readers how to run a runbook themselves;
+    # every embedded runbook links to it beside the download.
+    howto = config_options.Optional(config_options.Type(str))
 
 
 class RunbookPlugin(BasePlugin[RunbookConfig]):  # type: ignore[no-untyped-call]
@@ -108,8 +111,13 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):  # type: ignore[no-untyped-call]
         download = self._download_path(name, lang)
         self.pending[download] = _notebook_bytes(filter_language(nb, lang))
         href = posixpath.relpath(download, page_dir or ".")
+        howto = None
+        if self.config.howto:
+            target, _, anchor = self.config.howto.partition("#")
+            howto = posixpath.relpath(target, posixpath.dirname(page.file.src_uri) or ".")
+            howto += f"#{anchor}" if anchor else ""
         return "\n\n".join(
-            [badge_html(record, lang), download_html(href, name, lang), rendered.markdown]
+            [badge_html(record, lang), download_html(href, name, lang, howto), rendered.markdown]
         )
 
     def _notebook(self, name: str, record: ledger.Record | None) -> dict[str, Any] | None:

@@ -192,6 +192,7 @@ _WORDS = {
         "missing": "未执行",
         "missing_body": "本次构建没有这个 runbook 的验证记录，下方内容未经执行。",
         "download": "下载 Notebook",
+        "howto": "如何在自己的机器上运行",
         "seconds": "{s:.1f} 秒",
     },
     "en": {
@@ -204,6 +205,7 @@ _WORDS = {
         "missing_body": "This build has no verification record for this runbook; "
         "nothing below was executed.",
         "download": "Download the notebook",
+        "howto": "How to run it on your own machine",
         "seconds": "{s:.1f} s",
     },
 }
@@ -250,10 +252,13 @@ def _admonition(kind: str, title: str, body: str, record: Record | None, *, esca
     )
 
 
-def download_html(href: str, name: str, lang: str) -> str:
-    label = words(lang)["download"]
-    return (
+def download_html(href: str, name: str, lang: str, howto: str | None = None) -> str:
+    """The download link; with ``howto`` (a relative ``.md`` link MkDocs resolves) a
+    Markdown line pointing at the instructions for running it on your own machine."""
+    w = words(lang)
+    link = (
         f'<p class="runbook-download"><a href="{html.escape(href)}" '
-        f'download="{html.escape(name)}.ipynb">{html.escape(label)} ({html.escape(name)}.ipynb)'
-        "</a></p>"
+        f'download="{html.escape(name)}.ipynb">{html.escape(w["download"])} '
+        f"({html.escape(name)}.ipynb)</a></p>"
     )
+    return link if howto is None else f"{link}\n\n[{w['howto']}]({howto})"
