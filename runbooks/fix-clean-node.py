@@ -11,10 +11,9 @@
 # %% [markdown] lang="zh"
 # # 修复：清理节点上残留的镜像记录
 #
-# 一次失败的 `kind load` 会在节点上留下镜像记录（名称和 `import-<日期>@sha256:...`），
-# 但镜像没有解包；
-# kubelet 和 kind 都因此认为镜像“已存在”。
-# 完整的来龙去脉见[残留状态](../errors/already-present.md)的运行手册，
+# 一次失败的 `kind load` 会在节点上留下镜像记录（名称和
+# `import-<日期>@sha256:...`），但镜像没有解包；kubelet 和 kind
+# 都因此认为镜像“已存在”。完整的来龙去脉见[残留状态](../errors/already-present.md)的运行手册，
 # 这里只做修复：找出残留记录 → 删除 → 重新加载好的归档 → 确认已解包。
 #
 # 需要：root、containerd、dockerd（实验环境自带）。

@@ -12,12 +12,11 @@
 # # `kind build node-image` 与 Docker 25
 #
 # kind v0.20.0 构建节点镜像时，会把 Kubernetes 组件镜像归档里的名字改掉（去掉 `-amd64`
-# 这类架构后缀），
-# 但它只改 `repositories` 和 `manifest.json`。Docker 25 起归档里多了 `index.json`，containerd
-# 导入时读的是它，
-# 于是改名丢失：节点镜像里只有 `kube-apiserver-amd64`，没有 kubeadm 要的 `kube-apiserver`。
-# kind v0.21.0（[PR #3487](https://github.com/kubernetes-sigs/kind/pull/3487)）改为原样导入、再用
-# `ctr images tag` 打标签。本手册用 writer 生成归档，在节点上复现这三种情况。
+# 这类架构后缀），但它只改 `repositories` 和 `manifest.json`。Docker 25 起归档里多了
+# `index.json`，containerd 导入时读的是它，于是改名丢失：节点镜像里只有 `kube-apiserver-amd64`，没有
+# kubeadm 要的 `kube-apiserver`。kind v0.21.0（[PR
+# #3487](https://github.com/kubernetes-sigs/kind/pull/3487)）改为原样导入、再用 `ctr images tag`
+# 打标签。本手册用写出器生成归档，在节点上复现这三种情况。
 #
 # 需要：root、containerd、dockerd（实验环境自带）。改名的逻辑是按 kind v0.20.0 的
 # [archive.go](https://github.com/kubernetes-sigs/kind/blob/v0.20.0/pkg/build/nodeimage/internal/container/docker/archive.go)

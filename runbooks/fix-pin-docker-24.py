@@ -12,10 +12,10 @@
 # # 修复：固定在 Docker 24.x
 #
 # 这个运行手册说明为什么 Docker 24 保存的归档能被 kind 正常导入：它是旧的 `manifest.json` 布局，没有
-# `index.json`，containerd 只能按 `manifest.json` 里的层顺序导入，而这个顺序一直是对的。
-# 实验环境里真实的
-# dockerd 20.10 写的就是这种布局，我们用它和 24.0.7 的 writer 各做一次。最后演示固定版本的坑：
-# 之前用 25.0.0 保存下来的归档（比如 CI 缓存里的）照样坏，固定版本救不了它们。
+# `index.json`，containerd 只能按 `manifest.json`
+# 里的层顺序导入，而这个顺序一直是对的。实验环境里真实的 dockerd 20.10 写的就是这种布局，我们用它和
+# 24.0.7 的写出器各做一次。最后演示固定版本的坑：之前用 25.0.0 保存下来的归档（比如 CI
+# 缓存里的）照样坏，固定版本救不了它们。
 #
 # 需要：root、containerd、dockerd（实验环境自带）。
 
@@ -65,7 +65,7 @@ print(len(top_level), "top-level entries; index.json:", "index.json" in top_leve
 assert "index.json" not in top_level and "manifest.json" in top_level
 
 # %% [markdown] lang="zh"
-# 用 kind 的导入命令加载真实 dockerd 的归档，再加载 24.0.7 writer 的归档：都成功、都已解包。
+# 用 kind 的导入命令加载真实 dockerd 的归档，再加载 24.0.7 写出器的归档：都成功、都已解包。
 
 # %% [markdown] lang="en"
 # Load the real dockerd's archive with kind's import command, then the 24.0.7 writer's
@@ -86,9 +86,9 @@ print(node.kubelet_view(built.ref))
 assert v24.ok and node.unpacked(ref)
 
 # %% [markdown] lang="zh"
-# 坑：把 Docker 固定回 24 之后，之前由 25.0.0 保存的归档仍然是坏的——修的是“以后保存的”，
-# 不是“已经存在的”。
-# 这类归档要重新保存，或者用 [doctor 修复](../fixes/repair.md)。
+# 坑：把 Docker 固定回 24 之后，之前由 25.0.0
+# 保存的归档仍然是坏的——修的是“以后保存的”，不是“已经存在的”。这类归档要重新保存，或者用 [doctor
+# 修复](../fixes/repair.md)。
 
 # %% [markdown] lang="en"
 # Pitfall: with Docker pinned back to 24, an archive saved earlier by 25.0.0 is still

@@ -11,14 +11,13 @@
 # %% [markdown] lang="zh"
 # # 修复：用 doctor 修复归档，再安全加载
 #
-# 不方便改动 Docker 时，可以修复归档本身：Docker 25.0.0 写错的是 OCI 清单和 `index.json`，
-# 而镜像配置里的
-# `rootfs.diff_ids` 和各层的数据都是对的。doctor 按配置的顺序重建清单和索引，
-# 配置字节和层数据原样保留，
-# 所以镜像 ID 不变。流程：诊断 → 修复 → 再诊断 → 按 kind 的方式导入 → 确认已解包。
-# 最后是一步到位的安全加载（`runbook-exec load` 背后的函数），它还会先清掉节点上的残留记录。
+# 不方便改动 Docker 时，可以修复归档本身：Docker 25.0.0 写错的是 OCI 清单和
+# `index.json`，而镜像配置里的 `rootfs.diff_ids` 和各层的数据都是对的。doctor
+# 按配置的顺序重建清单和索引，配置字节和层数据原样保留，所以镜像 ID 不变。流程：诊断 → 修复 → 再诊断
+# → 按 kind 的方式导入 → 确认已解包。最后是一步到位的安全加载（`runbook-exec load`
+# 背后的函数），它还会先清掉节点上的残留记录。
 #
-# 需要：root、containerd、dockerd（实验环境自带）。Docker 25.0.0 的归档由 writer 模拟生成。
+# 需要：root、containerd、dockerd（实验环境自带）。Docker 25.0.0 的归档由写出器模拟生成。
 
 # %% [markdown] lang="en"
 # # Fix: repair the archive with the doctor, then load it safely
@@ -96,8 +95,8 @@ assert repaired.returncode == 0
 assert runbook_exec("doctor", "diagnose", str(work / "fixed.tar")).returncode == 0
 
 # %% [markdown] lang="zh"
-# 用 kind 的导入命令加载修复后的归档（相当于 `kind load image-archive fixed.tar`）：成功、已解包，
-# 镜像 ID 与原镜像相同。
+# 用 kind 的导入命令加载修复后的归档（相当于 `kind load image-archive
+# fixed.tar`）：成功、已解包，镜像 ID 与原镜像相同。
 
 # %% [markdown] lang="en"
 # Load the repaired archive with kind's import command (what `kind load image-archive
@@ -113,8 +112,9 @@ print("same image ID as the original:", view.image_id == built.image_id)
 assert res.ok and node.unpacked(ref) and view.image_id == built.image_id
 
 # %% [markdown] lang="zh"
-# 一步到位：`safe_load` 保存 → 诊断 → 需要时修复 → 导入 → 确认解包。为了让它遇到坏归档，这里给它一个
-# “像 Docker 25.0.0 那样保存”的引擎；节点上先制造一条残留记录，看它被清掉。
+# 一步到位：`safe_load` 保存 → 诊断 → 需要时修复 → 导入 →
+# 确认解包。为了让它遇到坏归档，这里给它一个“像 Docker 25.0.0
+# 那样保存”的引擎；节点上先制造一条残留记录，看它被清掉。
 
 # %% [markdown] lang="en"
 # In one step: `safe_load` saves → diagnoses → repairs if needed → imports → confirms the

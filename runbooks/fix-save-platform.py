@@ -12,15 +12,13 @@
 # # 修复：Docker 29 / containerd 镜像存储下按平台保存
 #
 # 开启 containerd 镜像存储后（Docker Engine 29 全新安装的默认值），`docker save`
-# 导出镜像的整个多平台索引，
-# 但跳过从未拉取过的子清单；kind 的 `--all-platforms` 让 ctr 逐个读取所有子清单，于是报
-# `content digest ...: not found`。本手册用 Docker 29 的 writer 复现，确认节点上没有留下记录，
-# 说明 `--local` 为什么帮不上忙，然后演示修复：`docker save --platform` 只导出一个平台。
+# 导出镜像的整个多平台索引，但跳过从未拉取过的子清单；kind 的 `--all-platforms` 让 ctr
+# 逐个读取所有子清单，于是报 `content digest ...: not found`。本手册用 Docker 29
+# 的写出器复现，确认节点上没有留下记录，说明 `--local` 为什么帮不上忙，然后演示修复：`docker save
+# --platform` 只导出一个平台。
 #
-# 需要：root、containerd、dockerd（实验环境自带）。Docker 29 的归档由 writer 按
-# [moby
-# 源码](https://github.com/moby/moby/blob/docker-v29.0.0/daemon/containerd/image_exporter.go)模拟生成，
-# 单平台保存由本手册里的函数按同一文件的逻辑模拟。
+# 需要：root、containerd、dockerd（实验环境自带）。Docker 29 的归档由写出器按 [moby
+# 源码](https://github.com/moby/moby/blob/docker-v29.0.0/daemon/containerd/image_exporter.go)模拟生成，单平台保存由本手册里的函数按同一文件的逻辑模拟。
 
 # %% [markdown] lang="en"
 # # Fix: save one platform under Docker 29 / the containerd image store
@@ -54,8 +52,8 @@ work = Path("platform-work")
 work.mkdir(exist_ok=True)
 
 # %% [markdown] lang="zh"
-# 构建镜像，按 Docker 29（containerd 镜像存储）的方式保存：顶层是一个多平台索引，
-# 本机平台的清单在归档里，另一个平台的不在。
+# 构建镜像，按 Docker 29（containerd
+# 镜像存储）的方式保存：顶层是一个多平台索引，本机平台的清单在归档里，另一个平台的不在。
 
 # %% [markdown] lang="en"
 # Build an image and save it as Docker 29 with the containerd image store does: the top
@@ -90,9 +88,9 @@ print("records on the node:", [r.ref for r in node.images()])
 assert node.images() == []
 
 # %% [markdown] lang="zh"
-# `--local` 不是 kind 的参数，而是 containerd 1.7 起 `ctr images import` 的参数：选择在客户端导入，
-# 而不是经由 transfer 服务。本节点的 ctr 1.6 只有客户端导入（也就是 `--local` 所选的那条路），
-# 上面正是它失败的样子。
+# `--local` 不是 kind 的参数，而是 containerd 1.7 起 `ctr images import`
+# 的参数：选择在客户端导入，而不是经由 transfer 服务。本节点的 ctr 1.6 只有客户端导入（也就是
+# `--local` 所选的那条路），上面正是它失败的样子。
 
 # %% [markdown] lang="en"
 # `--local` is not a kind flag but a `ctr images import` flag from containerd 1.7 on: it
@@ -105,9 +103,9 @@ print("ctr images import has --local:", "--local" in help_text)
 assert "--local" not in help_text
 
 # %% [markdown] lang="zh"
-# 修复的模型：Docker 29 在只请求一个平台时（`docker save --platform linux/amd64`），
-# 把该平台的清单直接写进
-# `index.json`，不再导出多平台索引。writer 的 `platform=` 参数按这个行为写归档。
+# 修复的模型：Docker 29 在只请求一个平台时（`docker save --platform
+# linux/amd64`），把该平台的清单直接写进 `index.json`，不再导出多平台索引。写出器的 `platform=`
+# 参数按这个行为写归档。
 
 # %% [markdown] lang="en"
 # The fix, modelled: when exactly one platform is requested
@@ -137,9 +135,8 @@ assert res.ok and unpacked and view.image_id == built.image_id
 
 # %% [markdown] lang="zh"
 # 另一个修复是关掉 containerd 镜像存储：这时 Docker 29 走 graphdriver 的
-# [tarexport](https://github.com/moby/moby/blob/docker-v29.0.0/daemon/internal/image/tarexport/save.go)，
-# 每个镜像只有一个平台，层按配置的顺序写出。实验环境没有 29 版的这个 writer，最接近的模型是 26.1.0
-# 的 writer：
+# [tarexport](https://github.com/moby/moby/blob/docker-v29.0.0/daemon/internal/image/tarexport/save.go)，每个镜像只有一个平台，层按配置的顺序写出。实验环境没有
+# 29 版的这个写出器，最接近的模型是 26.1.0 的写出器：
 
 # %% [markdown] lang="en"
 # The other fix is turning the containerd image store off: Docker 29 then saves through the

@@ -11,16 +11,13 @@
 # %% [markdown] lang="zh"
 # # 修复：用 skopeo 转换归档
 #
-# skopeo 的 `docker-archive:` 读取方读的是 `manifest.json`，而 Docker 25.0.0 写对的恰恰是这一半，
-# 所以
-# `skopeo copy docker-archive:坏归档 docker-archive:新归档:完整名称` 能得到一个旧布局的好归档，镜像
-# ID 不变。
-# 本手册还检查了原文推荐的 `oci-archive:` 写法：它会重新序列化配置（镜像 ID 变了）、把层压缩成
-# gzip；
-# 名称不写全时原样存成 `demo:v1`，kubelet 按 `docker.io/library/demo:v1` 找不到它。
-# 最后给出改正后的命令。
+# skopeo 的 `docker-archive:` 读取方读的是 `manifest.json`，而 Docker 25.0.0
+# 写对的恰恰是这一半，所以 `skopeo copy docker-archive:坏归档 docker-archive:新归档:完整名称`
+# 能得到一个旧布局的好归档，镜像 ID 不变。本手册还检查了原文推荐的 `oci-archive:`
+# 写法：它会重新序列化配置（镜像 ID 变了）、把层压缩成 gzip；名称不写全时原样存成 `demo:v1`，kubelet
+# 按 `docker.io/library/demo:v1` 找不到它。最后给出改正后的命令。
 #
-# 需要：root、containerd、dockerd、skopeo（实验环境自带）。Docker 25.0.0 的归档由 writer 模拟生成。
+# 需要：root、containerd、dockerd、skopeo（实验环境自带）。Docker 25.0.0 的归档由写出器模拟生成。
 
 # %% [markdown] lang="en"
 # # Fix: convert the archive with skopeo
@@ -142,8 +139,8 @@ assert short.ok and any(r.ref == "demo:v1" for r in node.images())
 assert not node.kubelet_view("demo:v1").present
 
 # %% [markdown] lang="zh"
-# 改正：`oci-archive:` 的目标名写全。kubelet 能找到了，但镜像 ID 仍是新的（配置被重新序列化）；
-# 所以更推荐上面的 `docker-archive:` 写法。
+# 改正：`oci-archive:` 的目标名写全。kubelet 能找到了，但镜像 ID
+# 仍是新的（配置被重新序列化）；所以更推荐上面的 `docker-archive:` 写法。
 
 # %% [markdown] lang="en"
 # Corrected: give `oci-archive:` the full name. The kubelet now finds it, but the image ID

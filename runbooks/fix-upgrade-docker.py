@@ -11,12 +11,11 @@
 # %% [markdown] lang="zh"
 # # 修复：升级 Docker 到 25.0.1 / 25.0.3
 #
-# 这个运行手册对比同一个镜像在 Docker 25.0.0、25.0.1、25.0.3 下保存出的归档，交给 kind 的导入命令：
-# 25.0.0 失败，25.0.1 成功并且解包；按摘要保存（`IMAGE@sha256:...`）在 25.0.1 仍然失败，25.0.3
-# 才修好。
-# 最后演示升级的坑：升级之前失败过一次的节点，残留记录还在，kind 会跳过它。
+# 这个运行手册对比同一个镜像在 Docker 25.0.0、25.0.1、25.0.3 下保存出的归档，交给 kind
+# 的导入命令：25.0.0 失败，25.0.1 成功并且解包；按摘要保存（`IMAGE@sha256:...`）在 25.0.1
+# 仍然失败，25.0.3 才修好。最后演示升级的坑：升级之前失败过一次的节点，残留记录还在，kind 会跳过它。
 #
-# 需要：root、containerd、dockerd（实验环境自带）。Docker 25.x 的归档由 writer 按对应 tag 的 moby
+# 需要：root、containerd、dockerd（实验环境自带）。Docker 25.x 的归档由写出器按对应 tag 的 moby
 # 源码模拟生成。
 
 # %% [markdown] lang="en"
@@ -75,8 +74,8 @@ print(broken.error)
 assert broken.error == "ctr: mismatched image rootfs and manifest layers"
 
 # %% [markdown] lang="zh"
-# 坑：失败的导入留下了镜像记录。kubelet 通过 CRI 看到镜像“存在”，但它没有解包；kind 下一次
-# `kind load docker-image` 检查的正是这个，于是会说 “already present” 并跳过这个节点——升级 Docker
+# 坑：失败的导入留下了镜像记录。kubelet 通过 CRI 看到镜像“存在”，但它没有解包；kind 下一次 `kind
+# load docker-image` 检查的正是这个，于是会说“already present”并跳过这个节点——升级 Docker
 # 并不能清掉它。
 
 # %% [markdown] lang="en"
@@ -91,8 +90,8 @@ print("unpacked:", node.unpacked(ref))
 assert view.present and ref in view.repo_tags and not node.unpacked(ref)
 
 # %% [markdown] lang="zh"
-# 所以先按[清理节点](../fixes/clean-node.md)删掉残留记录，再加载 25.0.1 保存的归档：成功、已解包、
-# 镜像 ID 不变。
+# 所以先按[清理节点](../fixes/clean-node.md)删掉残留记录，再加载 25.0.1
+# 保存的归档：成功、已解包、镜像 ID 不变。
 
 # %% [markdown] lang="en"
 # So first remove the stale records as in [clean the node](../fixes/clean-node.md), then
@@ -108,9 +107,9 @@ print(node.kubelet_view(built.ref))
 assert fixed.ok and node.unpacked(ref) and node.kubelet_view(built.ref).image_id == built.image_id
 
 # %% [markdown] lang="zh"
-# 按摘要保存（`docker save demo@sha256:...`）：25.0.1 写出的 `index.json` 里 `"manifests": null`，
-# containerd 找不到任何镜像（[moby#47210](https://github.com/moby/moby/issues/47210)）；25.0.3
-# 修复。
+# 按摘要保存（`docker save demo@sha256:...`）：25.0.1 写出的 `index.json` 里 `"manifests":
+# null`，containerd
+# 找不到任何镜像（[moby#47210](https://github.com/moby/moby/issues/47210)）；25.0.3 修复。
 
 # %% [markdown] lang="en"
 # Saved by digest (`docker save demo@sha256:...`): 25.0.1 writes `"manifests": null` into

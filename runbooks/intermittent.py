@@ -11,8 +11,8 @@
 # %% [markdown] lang="zh"
 # # 为什么时好时坏：层顺序正确的概率
 #
-# **演示什么**：Docker 25.0.0 写出的 OCI 清单里，层的顺序就是 Go map 的遍历顺序。对 n 个不同的层，
-# 顺序正好正确的概率 P 随 n 变化。这里用几种互相独立的方法得到 P，画在同一张图上：
+# **演示什么**：Docker 25.0.0 写出的 OCI 清单里，层的顺序就是 Go map 的遍历顺序。对 n
+# 个不同的层，顺序正好正确的概率 P 随 n 变化。这里用几种互相独立的方法得到 P，画在同一张图上：
 #
 # 1. 公式 (9−n)/8，n ≤ 8 时成立（单个桶里遍历从随机槽位开始，相当于一次随机旋转）；
 # 2. 写出器所用的 Go map 模型（Python 复刻 `runtime/map.go`），每个 n 做 20000 次；
@@ -68,8 +68,8 @@ MEASURED_N, SEEDS = (2, 5, 8), range(8)
 # %% [markdown] lang="zh"
 # ## 1. 公式
 #
-# n ≤ 8 时 map 只有一个桶，n 个键按插入顺序占据槽位 0…n−1；遍历从 8 个槽位中随机的一个开始并绕回，
-# 只有起点落在槽位 0 或 n…7 上（共 9−n 个）时顺序才正确。
+# n ≤ 8 时 map 只有一个桶，n 个键按插入顺序占据槽位 0…n−1；遍历从 8
+# 个槽位中随机的一个开始并绕回，只有起点落在槽位 0 或 n…7 上（共 9−n 个）时顺序才正确。
 
 # %% [markdown] lang="en"
 # ## 1. The formula
@@ -99,9 +99,10 @@ assert model[9] < 0.02 and max(model[n] for n in range(13, N_MAX + 1)) < 0.002
 # %% [markdown] lang="zh"
 # ## 3. 真实节点：导入成功率
 #
-# 对每个 n 构建一个 n 层的镜像，用 8 个种子按 25.0.0 的写法各保存一次，
-# 每个归档导入一台全新的节点（已有层链的节点会跳过解压，见 wrong-diff-id 运行手册里的陷阱）。
-# 层顺序来自模型，成败由真实的 containerd 判定；同时核对：导入成功当且仅当清单顺序与配置顺序一致。
+# 对每个 n 构建一个 n 层的镜像，用 8 个种子按 25.0.0
+# 的写法各保存一次，每个归档导入一台全新的节点（已有层链的节点会跳过解压，见 wrong-diff-id
+# 运行手册里的陷阱）。层顺序来自模型，成败由真实的 containerd
+# 判定；同时核对：导入成功当且仅当清单顺序与配置顺序一致。
 
 # %% [markdown] lang="en"
 # ## 3. The real node: import success rate
@@ -142,9 +143,9 @@ proc.echo_to_stdout()
 # %% [markdown] lang="zh"
 # ## 4. 真实的 Go map（装了 `go` 才运行）
 #
-# `tools/gomap/main.go` 按 moby v25.0.0 的方式填充 `map[string]…`（每次新 map、新的 sha256 键），
-# 然后遍历一次，统计顺序正确的比例。这里的 Go 是 Debian 的 1.19；Docker 25.0.0 用 Go 1.21.6 构建，
-# 两者的 map 实现在这一点上相同。
+# `tools/gomap/main.go` 按 moby v25.0.0 的方式填充 `map[string]…`（每次新 map、新的 sha256
+# 键），然后遍历一次，统计顺序正确的比例。这里的 Go 是 Debian 的 1.19；Docker 25.0.0 用 Go 1.21.6
+# 构建，两者的 map 实现在这一点上相同。
 
 # %% [markdown] lang="en"
 # ## 4. Real Go maps (only when `go` is installed)

@@ -11,14 +11,14 @@
 # %% [markdown] lang="zh"
 # # 兼容性矩阵：每个 Docker 版本 × 每种镜像形态 × 每个读取方
 #
-# 这个运行手册把矩阵里的每一格都真实执行一遍：用实验环境的 Docker 引擎构建几种形态的镜像，
-# 按各个 Docker 版本的 `docker save` 写出归档，再分别交给三个读取方——kind 节点里的
-# `ctr images import`（kind 的原命令）、实验环境的 `docker load`（dockerd 20.10）、
-# skopeo 的 `docker-archive:` 读取——记录成功与否和报错原文。
+# 这个运行手册把矩阵里的每一格都真实执行一遍：用实验环境的 Docker 引擎构建几种形态的镜像，按各个
+# Docker 版本的 `docker save` 写出归档，再分别交给三个读取方——kind 节点里的 `ctr images
+# import`（kind 的原命令）、实验环境的 `docker load`（dockerd 20.10）、skopeo 的 `docker-archive:`
+# 读取——记录成功与否和报错原文。
 #
-# 需要：root、containerd 1.6、dockerd 20.10、skopeo。每个 Docker 版本用一个全新的节点，
-# 避免上一格留下的快照影响下一格。Docker 25.0.0 的层顺序取决于 Go map 的随机迭代，这里每一格都固定用
-# 同一个种子，结果因此可重复。
+# 需要：root、containerd 1.6、dockerd 20.10、skopeo。每个 Docker
+# 版本用一个全新的节点，避免上一格留下的快照影响下一格。Docker 25.0.0 的层顺序取决于 Go map
+# 的随机迭代，这里每一格都固定用同一个种子，结果因此可重复。
 #
 # 你会看到：每个读取方一张表（✓ / ✗，鼠标悬停看报错），表下是报错原文的编号列表；结果同时写进
 # `build/matrix.json`。
@@ -60,9 +60,8 @@ work = Path("matrix-work")  # relative: the runbook runs in its own scratch dire
 work.mkdir(exist_ok=True)
 
 # %% [markdown] lang="zh"
-# 矩阵的行：writer 的配置（每个对应一个 Docker 版本，引用它所依据的 moby 源码），外加一行
-# “Docker 29 + `docker save --platform`”——这是[按平台保存](fixes/save-platform.md)这个修复本身。
-# 列：镜像形态。
+# 矩阵的行：写出器的配置（每个对应一个 Docker 版本，引用它所依据的 moby 源码），外加一行“Docker 29 +
+# `docker save --platform`”——这是[按平台保存](fixes/save-platform.md)这个修复本身。列：镜像形态。
 
 # %% [markdown] lang="en"
 # Rows: the writer profiles (one per Docker release, each citing the moby source it
@@ -86,8 +85,7 @@ for name in ROWS[:-1]:
 
 # %% [markdown] lang="zh"
 # 每种形态构建一个镜像（各自的层内容互不相同，不会共享快照），用真实的 `docker save`
-# 保存一次作为源，
-# 然后从引擎里删掉，让同一个引擎稍后作为 `docker load` 的读取方时是干净的。
+# 保存一次作为源，然后从引擎里删掉，让同一个引擎稍后作为 `docker load` 的读取方时是干净的。
 
 # %% [markdown] lang="en"
 # Build one image per shape (layer contents differ between shapes, so no snapshot is
@@ -109,9 +107,9 @@ docker_cli = ["/usr/bin/docker", "-H", f"unix://{engine.socket}"]
 
 # %% [markdown] lang="zh"
 # Docker 29 的 `docker save --platform linux/amd64`：moby 在只请求一个平台时，直接把该平台的清单写进
-# `index.json`（单层索引），不再导出整个多平台索引
-# （[image_exporter.go](https://github.com/moby/moby/blob/docker-v29.0.0/daemon/containerd/image_exporter.go)）。
-# writer 的 `platform=` 参数按这个行为写归档；这是模拟，不是真实的 Docker 29。
+# `index.json`（单层索引），
+# 不再导出整个多平台索引（[image_exporter.go](https://github.com/moby/moby/blob/docker-v29.0.0/daemon/containerd/image_exporter.go)）。写出器的
+# `platform=` 参数按这个行为写归档；这是模拟，不是真实的 Docker 29。
 
 # %% [markdown] lang="en"
 # Docker 29's `docker save --platform linux/amd64`: when exactly one platform is requested,
@@ -124,9 +122,9 @@ docker_cli = ["/usr/bin/docker", "-H", f"unix://{engine.socket}"]
 
 # %% [markdown] lang="zh"
 # 哪些格子不存在：Docker 29 之前的 graphdriver 镜像存储里，一个镜像只有一个平台，`docker save`
-# 写不出多平台索引，所以 `multi-arch` 一列对它们是 n/a。Docker 29 这一行的 writer
-# 把每个镜像都按“从多平台索引里只拉取了本机平台”的样子导出（kind#3795 的场景），
-# 所以各列都带着缺失的子清单。
+# 写不出多平台索引，所以 `multi-arch` 一列对它们是 n/a。Docker 29
+# 这一行的写出器把每个镜像都按“从多平台索引里只拉取了本机平台”的样子导出（kind#3795
+# 的场景），所以各列都带着缺失的子清单。
 
 # %% [markdown] lang="en"
 # Which cells do not exist: before Docker 29, the graphdriver image store keeps one platform
@@ -155,8 +153,7 @@ def write_archive(row: str, code: str) -> Path:
 
 # %% [markdown] lang="zh"
 # 三个读取方。kind 的导入用节点的 `load()`（kind 的原命令）；`docker load` 用 Debian 的 20.10
-# 客户端，
-# 之后删掉载入的镜像；skopeo 先 `inspect`、再把归档 `copy` 到一个目录，两步都成功才算 ✓。
+# 客户端，之后删掉载入的镜像；skopeo 先 `inspect`、再把归档 `copy` 到一个目录，两步都成功才算 ✓。
 
 # %% [markdown] lang="en"
 # The three readers. kind's import is the node's `load()` (kind's exact command);
@@ -234,8 +231,8 @@ proc.echo_to_stdout()
 print(f"{len(cells)} cells")
 
 # %% [markdown] lang="zh"
-# 把结果写成机器可读的 JSON：执行器设置了 `RUNBOOK_BUILD_DIR` 时写到那里，否则写到仓库的 `build/`。
-# 报错里的摘要值（`sha256:…`）和日期在表格里被归一化，JSON 里保留原文。
+# 把结果写成机器可读的 JSON：执行器设置了 `RUNBOOK_BUILD_DIR` 时写到那里，否则写到仓库的
+# `build/`。报错里的摘要值（`sha256:…`）和日期在表格里被归一化，JSON 里保留原文。
 
 # %% [markdown] lang="en"
 # Write the result as machine-readable JSON: into `RUNBOOK_BUILD_DIR` when the executor

@@ -12,15 +12,15 @@
 # # 复现 `ctr: mismatched image rootfs and manifest layers`
 #
 # **演示什么**：一个含重复层的镜像，按 Docker 25.0.0 的写法 `docker save` 之后，用 kind
-# 的原样命令导入 kind 节点的 containerd，得到这句报错；再看 25.0.0-beta/rc.1 的“零层”变体；
-# 最后证明归档里的 `manifest.json` 一半完好，`docker load` 和 `skopeo inspect docker-archive:`
-# 都能正常读取。
+# 的原样命令导入 kind 节点的 containerd，得到这句报错；再看 25.0.0-beta/rc.1
+# 的“零层”变体；最后证明归档里 `manifest.json` 那一半完好，`docker load` 和 `skopeo inspect
+# docker-archive:` 都能正常读取。
 #
 # **需要**：root；本项目的实验环境（真实的 containerd 1.6.20 扮演 kind 节点，真实的 dockerd 20.10
 # 构建镜像，skopeo 1.9.3）。Docker 25.x 的归档由仿真写出器生成，因为这里没有 25.x 的引擎。
 #
-# **你会看到**：OCI 清单只有 2 层，而配置的 `rootfs.diff_ids` 有 3 层；导入以这句报错结束；
-# 同一个归档却能被 `docker load` 载入，得到同一个镜像 ID。
+# **你会看到**：OCI 清单只有 2 层，而配置的 `rootfs.diff_ids` 有 3
+# 层；导入以这句报错结束；同一个归档却能被 `docker load` 载入，得到同一个镜像 ID。
 
 # %% [markdown] lang="en"
 # # Reproducing `ctr: mismatched image rootfs and manifest layers`
@@ -61,8 +61,8 @@ def short(digest: str) -> str:
 # %% [markdown] lang="zh"
 # ## 构建一个含重复层的镜像
 #
-# 第 1 层和第 3 层写入同样的字节，所以它们的 DiffID 相同。真实镜像里这很常见：
-# 两个什么也没改的步骤都会得到同一个空层。
+# 第 1 层和第 3 层写入同样的字节，所以它们的 DiffID
+# 相同。真实镜像里这很常见：两个什么也没改的步骤都会得到同一个空层。
 
 # %% [markdown] lang="en"
 # ## Build an image with a repeated layer
@@ -102,7 +102,7 @@ with open_archive("docker-25.0.0.tar") as ar:
 # ## 对照 OCI 清单和配置
 #
 # containerd 读 `index.json` → OCI 清单 → `layers`；镜像配置里的 `rootfs.diff_ids`
-# 是解包时要逐层核对的清单。两边层数不同，问题就已经注定了。
+# 是解包时逐层核对的依据。两边层数不同，问题就已经注定了。
 
 # %% [markdown] lang="en"
 # ## The OCI manifest next to the config
@@ -145,8 +145,9 @@ assert result.error == "ctr: mismatched image rootfs and manifest layers"
 # %% [markdown] lang="zh"
 # ## 25.0.0-beta / rc.1：清单里一层都没有
 #
-# rc.2 之前的写法只列出“外部”层，本地构建的镜像一层也没有（moby#47065）。
-# 这次换一个没有重复层的镜像，照样失败。
+# rc.2
+# 之前的写法只列出“外部”层，本地构建的镜像一层也没有（moby#47065）。这次换一个没有重复层的镜像，
+# 照样失败。
 
 # %% [markdown] lang="en"
 # ## 25.0.0-beta / rc.1: no layers in the manifest
@@ -167,8 +168,8 @@ assert rc1_layers == [] and rc1.error == "ctr: mismatched image rootfs and manif
 # %% [markdown] lang="zh"
 # ## 归档“损坏”了吗？没有：`docker load` 能读
 #
-# 先从引擎里删掉这个镜像，再把 25.0.0 写出的归档 `docker load` 回真实的 dockerd 20.10。
-# `docker load` 读的是 `manifest.json`，那一半是对的。
+# 先从引擎里删掉这个镜像，再把 25.0.0 写出的归档 `docker load` 回真实的 dockerd 20.10。`docker load`
+# 读的是 `manifest.json`，那一半是对的。
 
 # %% [markdown] lang="en"
 # ## Is the archive "corrupted"? No: `docker load` reads it

@@ -12,8 +12,8 @@
 # # 失败的导入留下的“already present”状态
 #
 # **演示什么**：kind 的导入失败之后，镜像记录仍留在节点上。`ctr images ls` 和 `ctr images check`
-# 能看到它们（内容齐全、未解包）；节点的 CRI 插件回答“镜像存在”，所以 kubelet 记录
-# `already present on machine`，kind 下一次 `kind load` 也会跳过这个节点。然后按 kind
+# 能看到它们（内容齐全、未解包）；节点的 CRI 插件回答“镜像存在”，所以 kubelet 记录 `already present
+# on machine`，kind 下一次 `kind load` 也会跳过这个节点。然后按 kind
 # 节点上的原样命令清理、重新加载好的归档、确认已解包。
 #
 # **需要**：root；本项目的实验环境（真实的 containerd 1.6.20，开启 CRI 插件，扮演 kind 节点；真实的
@@ -81,9 +81,9 @@ assert failed.error == "ctr: mismatched image rootfs and manifest layers"
 # %% [markdown] lang="zh"
 # ## 记录还在
 #
-# `ctr images import` 先写镜像记录、再解包（containerd 1.6/1.7 的客户端导入）。
-# 解包失败时记录不会回滚：镜像名、`--digests` 生成的 `import-<日期>@sha256:…`，以及 CRI
-# 插件收到事件后补上的镜像 ID 引用 `sha256:<镜像 ID>`。`check` 说内容完整，但 `UNPACKED` 是
+# `ctr images import` 先写镜像记录、再解包（containerd 1.6/1.7
+# 的客户端导入）。解包失败时记录不会回滚：镜像名、`--digests` 生成的 `import-<日期>@sha256:…`，以及
+# CRI 插件收到事件后补上的镜像 ID 引用 `sha256:<镜像 ID>`。`check` 说内容完整，但 `UNPACKED` 是
 # `false`。
 
 # %% [markdown] lang="en"
@@ -115,10 +115,10 @@ assert all(c.complete and not c.unpacked for c in checks)
 # %% [markdown] lang="zh"
 # ## kubelet 看到的：镜像“存在”
 #
-# kubelet 通过 CRI 的 `ImageStatus` 询问镜像是否存在。这里直接问节点的 CRI 插件。回答“存在”时，
-# `imagePullPolicy: IfNotPresent` 的 Pod 不会去拉取，事件里写
-# `Container image "…" already present on machine`；随后创建容器时 CRI 需要解包，于是报
-# `failed to create containerd container: error unpacking image: …`。
+# kubelet 通过 CRI 的 `ImageStatus` 询问镜像是否存在。这里直接问节点的 CRI
+# 插件。回答“存在”时，`imagePullPolicy: IfNotPresent` 的 Pod 不会去拉取，事件里写 `Container image
+# "…" already present on machine`；随后创建容器时 CRI 需要解包，于是报 `failed to create containerd
+# container: error unpacking image: …`。
 
 # %% [markdown] lang="en"
 # ## What the kubelet sees: the image is "present"
@@ -137,8 +137,8 @@ assert view.present
 # %% [markdown] lang="zh"
 # ## kind 的判断：跳过这个节点
 #
-# kind 用主机上的镜像 ID 问节点（`crictl inspecti <ID>`）；如果镜像名在返回的 `repoTags` 里，
-# 就认为节点已经有了这个镜像，不再加载。这里用同样的 CRI 调用复现这个判断。
+# kind 用主机上的镜像 ID 问节点（`crictl inspecti <ID>`）；如果镜像名在返回的 `repoTags`
+# 里，就认为节点已经有了这个镜像，不再加载。这里用同样的 CRI 调用复现这个判断。
 
 # %% [markdown] lang="en"
 # ## kind's decision: skip this node
@@ -198,10 +198,10 @@ print(lab.node.kubelet_view(name))
 # %% [markdown] lang="zh"
 # ## 结论
 #
-# - 种子文章说“加载失败，节点却认为镜像已存在”，这一点成立：containerd 1.6/1.7 先写记录后解包，
-#   失败不回滚；
-# - kubelet 和 kind 问的都是 CRI 插件，所以两者都被骗：Pod 反复报 `error unpacking image`，
-#   `kind load` 跳过节点；
+# - 种子文章说“加载失败，节点却认为镜像已存在”，这一点成立：containerd 1.6/1.7
+#   先写记录后解包，失败不回滚；
+# - kubelet 和 kind 问的都是 CRI 插件，所以两者都被误导：Pod 反复报 `error unpacking image`，`kind
+#   load` 跳过节点；
 # - 清理要删掉全部记录，然后加载一个好的归档。
 
 # %% [markdown] lang="en"

@@ -11,16 +11,16 @@
 # %% [markdown] lang="zh"
 # # 复现 `ctr: wrong diff id calculated on extraction`
 #
-# **演示什么**：一个 5 层、没有重复层的镜像，按 Docker 25.0.0 的写法保存时，OCI
-# 清单里的层顺序取决于 Go map 的遍历顺序。顺序被打乱时，kind 的导入命令以这句报错结束；
-# 顺序碰巧正确时，同一个镜像导入成功。最后演示一个陷阱：节点上已经有这条层链时，
-# 打乱顺序的归档也能“导入成功”。
+# **演示什么**：一个 5 层、没有重复层的镜像，按 Docker 25.0.0 的写法保存时，OCI 清单里的层顺序取决于
+# Go map 的遍历顺序。顺序被打乱时，kind
+# 的导入命令以这句报错结束；顺序碰巧正确时，同一个镜像导入成功。最后演示一个陷阱：
+# 节点上已经有这条层链时，打乱顺序的归档也能“导入成功”。
 #
 # **需要**：root；本项目的实验环境（真实的 containerd 1.6.20 扮演 kind 节点，真实的 dockerd 20.10
 # 构建镜像）。25.0.0 的归档由仿真写出器生成，Go map 的顺序由固定的种子决定，便于每次复现。
 #
-# **你会看到**：清单顺序与配置顺序的对照；`apply failure, attempting cleanup` 和最后的 `ctr:` 行，
-# 其中的摘要正是被放错位置的那一层；以及陷阱里 `done` 的导入。
+# **你会看到**：清单顺序与配置顺序的对照；`apply failure, attempting cleanup` 和最后的 `ctr:`
+# 行，其中的摘要正是被放错位置的那一层；以及陷阱里 `done` 的导入。
 
 # %% [markdown] lang="en"
 # # Reproducing `ctr: wrong diff id calculated on extraction`
@@ -81,8 +81,9 @@ for i, diff_id in enumerate(built.diff_ids):
 # %% [markdown] lang="zh"
 # ## 按 25.0.0 的写法保存两次
 #
-# 同一个镜像、两次 `docker save`：每次运行 Go 都给 map 一个新的随机种子。这里用两个固定种子，
-# 一个得到打乱的顺序，一个碰巧得到正确的顺序（5 层时概率各一半，见“为什么时好时坏”一页）。
+# 同一个镜像、两次 `docker save`：每次运行 Go 都给 map
+# 一个新的随机种子。这里用两个固定种子，一个得到打乱的顺序，一个碰巧得到正确的顺序（5
+# 层时概率各一半，见“为什么时好时坏”一页）。
 
 # %% [markdown] lang="en"
 # ## Save it twice the 25.0.0 way
@@ -113,8 +114,8 @@ assert manifest_layers("in-order.tar") == config_order
 # %% [markdown] lang="zh"
 # ## 导入打乱的归档
 #
-# containerd 按清单顺序解包：第一个放错位置的层解出来后，算出的 DiffID 与配置里这个位置应有的不同。
-# 报错里的摘要就是实际被解包的那一层。
+# containerd 按清单顺序解包：第一个放错位置的层解出来后，算出的 DiffID
+# 与配置里这个位置应有的不同。报错里的摘要就是实际被解包的那一层。
 
 # %% [markdown] lang="en"
 # ## Import the shuffled archive
@@ -151,9 +152,9 @@ assert ok.ok and ok.output.rstrip().endswith("done")
 # %% [markdown] lang="zh"
 # ## 陷阱：节点上已有这条层链时，坏归档也能“导入成功”
 #
-# 上一步成功后，节点上已经有这个镜像每一层的快照。containerd 解包前先按配置的 DiffID 算出层链，
-# 快照已存在就跳过解压，根本不看清单里的层顺序。于是同一个打乱的归档这次以 `done` 结束。
-# 换一台干净的节点（比如 CI 里新建的集群），它又会失败。
+# 上一步成功后，节点上已经有这个镜像每一层的快照。containerd 解包前先按配置的 DiffID
+# 算出层链，快照已存在就跳过解压，根本不看清单里的层顺序。于是同一个打乱的归档这次以 `done`
+# 结束。换一台干净的节点（比如 CI 里新建的集群），它又会失败。
 
 # %% [markdown] lang="en"
 # ## The trap: with the layer chain present, the broken archive "imports"
