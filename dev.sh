@@ -58,8 +58,15 @@ case "${1:-}" in
     step "tests"
     "$VENV/bin/python" -m pytest "${@:2}"
     ;;
+  -h|--help|help)
+    echo "usage: ./dev.sh site | ./dev.sh test [pytest args]"
+    ;;
+  "")
+    echo "dev.sh: error: no command given; usage: ./dev.sh site | ./dev.sh test [pytest args]" >&2
+    exit 2
+    ;;
   *)
-    echo "usage: ./dev.sh site | ./dev.sh test [pytest args]" >&2
+    echo "dev.sh: error: unknown command '$1'; usage: ./dev.sh site | ./dev.sh test [pytest args]" >&2
     exit 2
     ;;
 esac

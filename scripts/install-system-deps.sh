@@ -8,8 +8,12 @@
 # a policy-rc.d forbids service starts, and it is removed afterwards, also on failure.
 #
 # Exit status: 0 all present; 1 something is missing and cannot be installed here
-# (not root, no apt); 2 apt failed (the failing package is named).
+# (not root, no apt); 2 apt failed (the failing package is named) or an argument was given.
 set -euo pipefail
+if [ $# -gt 0 ]; then
+  echo "install-system-deps: error: unexpected argument '$1'; this script takes none (see the comment at its top)" >&2
+  exit 2
+fi
 
 APT_GET=${RUNBOOK_APT_GET:-apt-get}
 # package:command-that-proves-it (GNU time is checked by path: `time` is also a shell word)

@@ -3,6 +3,10 @@
 # npm registry into build/vendor/, checks its digest, and copies it where mkdocs serves it.
 # The site must never load anything from another host at page load (air-gapped readers).
 set -euo pipefail
+if [ $# -gt 0 ]; then
+  echo "vendor-assets: error: unexpected argument '$1'; this script takes none (see the comment at its top)" >&2
+  exit 2
+fi
 cd "$(dirname "$0")/.."
 
 MERMAID_VERSION=11.17.2
@@ -20,7 +24,7 @@ trap 'rm -rf "$work"' EXIT
 tar -xzf "$work/mermaid-$MERMAID_VERSION.tgz" -C "$work" package/dist/mermaid.min.js
 got=$(sha256sum "$work/package/dist/mermaid.min.js" | cut -d' ' -f1)
 if [ "$got" != "$MERMAID_SHA256" ]; then
-  echo "vendor-assets: error: mermaid.min.js sha256 $got, expected $MERMAID_SHA256" >&2
+  echo "vendor-assets: error: mermaid.min.js sha256 $got, expected $MERMAID_SHA256 (scripts/mermaid.sha256); nothing was copied: check the npm registry you use, or update the pin if the version changed on purpose" >&2
   exit 1
 fi
 mkdir -p "$(dirname "$dest")"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from . import __version__
 from .errors import RunbookExecError
@@ -16,8 +17,18 @@ from .errors import RunbookExecError
 Handler = Callable[[argparse.Namespace], int]
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line that says where the help is (no usage dump).
+
+    Sub-parsers are built with the parent's class, so every subcommand gets this too.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser: argparse.ArgumentParser = _Parser(
         prog="runbook-exec",
         description="Execute and verify the handbook's runbooks; diagnose and repair "
         "docker-save archives before kind loads them.",
@@ -54,6 +65,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("runbook-exec: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:
+        # The last net for the environment refusing (permissions, a full disk, a path that
+        # is a directory): one line naming the file, never a traceback. Rooms raise their
+        # own clearer errors first where they can say more.
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"runbook-exec: error: {where}{exc.strerror or exc}; check the path and its "
+              "permissions", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

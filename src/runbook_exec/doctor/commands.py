@@ -46,8 +46,12 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
     p = dsub.add_parser("repair", help="rebuild the OCI manifests and index from the configs")
     p.add_argument("archive", metavar="ARCHIVE")
-    p.add_argument("-o", "--output", metavar="OUT", help="where to write the repaired archive")
-    p.add_argument("--in-place", action="store_true", help="replace ARCHIVE (atomically)")
+    target = p.add_mutually_exclusive_group()
+    target.add_argument("-o", "--output", metavar="OUT",
+                        help="where to write the repaired archive (an existing file there is "
+                        "replaced, atomically; never ARCHIVE itself)")
+    target.add_argument("--in-place", action="store_true",
+                        help="replace ARCHIVE (atomically)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=run_repair)
 
@@ -94,6 +98,10 @@ def _fail_json(exc: RunbookExecError, schema: str) -> int:
 def run_diagnose(args: argparse.Namespace) -> int:
     from .diagnose import diagnose
 
+    if args.archive == "-" and sys.stdin.isatty():
+        print("runbook-exec: error: ARCHIVE is - but stdin is a terminal; pipe an archive in "
+              "(docker save IMAGE | runbook-exec doctor diagnose -)", file=sys.stderr)
+        return 2
     size = _size(args.archive)
     try:
         with _progress(size, "hashing blobs", args.verify and not args.json) as tick:
@@ -139,6 +147,7 @@ def run_repair(args: argparse.Namespace) -> int:
     if not args.in_place and not args.output:
         print("runbook-exec: error: repair needs -o OUT (or --in-place)", file=sys.stderr)
         return 2
+    replacing = bool(args.output) and os.path.lexists(args.output)
     try:
         with _progress(_size(args.archive), "copying", not args.json) as tick:
             result = repair(args.archive, args.output, in_place=args.in_place, progress=tick)
@@ -154,20 +163,28 @@ def run_repair(args: argparse.Namespace) -> int:
     elif result.output is None:
         print(f"{args.archive}: nothing to repair (healthy); nothing written")
     else:
-        print(f"wrote {result.output} (fixed: {', '.join(result.fixed)}); "
+        verb = "replaced" if replacing or args.in_place else "wrote"
+        print(f"{verb} {result.output} (fixed: {', '.join(result.fixed)}); "
               "same image ID(s), layer blobs untouched, verified")
     return 0
 
 
 def run_load(args: argparse.Namespace) -> int:
+    import shutil
     import tempfile
     from pathlib import Path
 
     from .. import proc
-    from ..lab import LiveEngine, LiveNode
+    from ..lab import LiveNode
     from ..lab.live import parse_kind_lines
     from .load import safe_load
 
+    if shutil.which("kind") is None:
+        # proc's generic hint (install-system-deps.sh) does not apply: that script does
+        # not install kind, and `load` is for a user's own cluster.
+        print("runbook-exec: error: kind not found on PATH; `load` imports into a kind "
+              "cluster: install kind and create one (kind create cluster)", file=sys.stderr)
+        return 3
     out = proc.run(["kind", "get", "nodes", "--name", args.name], timeout=30, check=False,
                    merge_stderr=True)
     nodes = parse_kind_lines(out.stdout) if out.ok else []
@@ -175,7 +192,7 @@ def run_load(args: argparse.Namespace) -> int:
         print(f"runbook-exec: error: kind cluster {args.name!r} has no nodes (is kind installed "
               "and the cluster created? `kind get clusters`)", file=sys.stderr)
         return 2
-    engine = LiveEngine().start()
+    engine = _live_engine()
     try:
         with tempfile.TemporaryDirectory(prefix="runbook-load-") as tmp:
             safe_load(args.images, engine=engine, nodes=[(n, LiveNode(n)) for n in nodes],
@@ -183,3 +200,23 @@ def run_load(args: argparse.Namespace) -> int:
     finally:
         engine.close()
     return 0
+
+
+def _live_engine() -> Any:
+    """The user's Docker engine, or one line saying it cannot be reached."""
+    import docker.errors
+
+    from ..errors import LabError
+    from ..lab import LiveEngine
+
+    try:
+        return LiveEngine().start()
+    except docker.errors.DockerException as exc:
+        host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+        raise LabError(f"cannot reach the Docker engine at {host} ({_last_words(exc)}); start "
+                       "Docker or set DOCKER_HOST") from exc
+
+
+def _last_words(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[-1][:200] if text else type(exc).__name__

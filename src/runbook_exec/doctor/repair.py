@@ -13,6 +13,7 @@ is atomic for readers, not durable across a power cut.
 from __future__ import annotations
 
 import os
+import stat
 import tarfile
 import tempfile
 from collections.abc import Callable
@@ -78,6 +79,7 @@ def repair(
         if out.exists() and src.exists() and os.path.samefile(out, src):
             raise RepairError(f"refusing to overwrite the input {src}; choose another -o or "
                               "pass --in-place")
+    out = _check_target(src, out, in_place=in_place)
     with open_archive(src) as reader:
         before, meta = plan_inputs(reader)
         codes = {f.code for f in before.findings}
@@ -107,6 +109,26 @@ def repair(
     after.archive = str(out)
     fixed = sorted(codes - {f.code for f in after.findings})
     return RepairResult(out, before, after, fixed)
+
+
+def _check_target(src: Path, out: Path, *, in_place: bool) -> Path:
+    """Refuse targets the final rename would mishandle, before any byte is written.
+
+    A symlink is followed (the rename replaces what it points to, as ``cp`` would write
+    through it); a directory, device or fifo is refused, never replaced by a file.
+    """
+    if out.is_symlink():
+        out = out.resolve()
+    if in_place and src.is_file() and not (os.access(src, os.W_OK) and src.stat().st_mode & 0o222):
+        raise RepairError(f"{src} is read-only, so --in-place will not replace it; make it "
+                          "writable (chmod u+w) or write a copy with -o OUT")
+    if out.is_dir():
+        raise RepairError(f"-o {out} is a directory; give a file path such as "
+                          f"{out / 'repaired.tar'}")
+    if out.exists() and not out.is_file():
+        raise RepairError(f"-o {out} exists and is not a regular file (a device or fifo); "
+                          "give a file path")
+    return out
 
 
 def _plan(reader: ArchiveReader, images: list[ImageInfo]) -> dict[str, Member]:
@@ -178,16 +200,34 @@ def _write_atomic(reader: ArchiveReader, out: Path, images: list[ImageInfo],
                   blobs: dict[str, Member], meta: set[str], progress: Progress | None) -> Path:
     out_dir = out.parent if str(out.parent) else Path(".")
     if not out_dir.is_dir():
-        raise RepairError(f"cannot write {out}: directory {out_dir} does not exist")
-    fd, name = tempfile.mkstemp(dir=out_dir, prefix=f".{out.name}.", suffix=".tmp")
+        what = "is not a directory" if out_dir.exists() else "does not exist"
+        raise RepairError(f"cannot write {out}: {out_dir} {what}; create the directory or "
+                          "choose another -o")
+    try:
+        fd, name = tempfile.mkstemp(dir=out_dir, prefix=f".{out.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise RepairError(f"cannot write {out}: {exc.strerror} in {out_dir}; choose -o in a "
+                          "directory you can write") from exc
     tmp = Path(name)
     try:
+        os.fchmod(fd, _mode_for(out))
         with os.fdopen(fd, "wb") as fh:
             _write(reader, fh, images, blobs, meta, progress)
         return tmp
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _mode_for(out: Path) -> int:
+    """The replaced file's permissions, or what a new file gets (0666 less the umask):
+    mkstemp's 0600 would otherwise silently make the result private."""
+    try:
+        return stat.S_IMODE(out.stat().st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0o022)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def _write(reader: ArchiveReader, fh: BinaryIO, images: list[ImageInfo],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -84,6 +85,8 @@ def _seconds(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value):  # nbclient would reject nan/inf only inside each runbook
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number of seconds")
     if value <= 0:
         raise argparse.ArgumentTypeError("must be more than 0 seconds")
     return value
@@ -93,6 +96,8 @@ def run_command(args: argparse.Namespace) -> int:
     from .notebooks import discover
     from .runner import Options, run
 
+    _check_target()
+    _check_build_dir(args.build)
     runbooks = discover(args.paths, DEFAULT_RUNBOOKS)
     if not runbooks:
         raise ExecutorError("no runbooks found; add jupytext .py files to runbooks/")
@@ -108,13 +113,41 @@ def run_command(args: argparse.Namespace) -> int:
         summary = run(runbooks, options)
     except ledger.LedgerFormatError as exc:
         raise ExecutorError(str(exc)) from exc
+    except PermissionError as exc:
+        raise ExecutorError(
+            f"cannot write to the build directory {args.build}: {exc.strerror} "
+            f"({exc.filename}); pass a writable --build DIR"
+        ) from exc
     return 1 if summary.failed else 0
+
+
+def _check_target() -> None:
+    """Refuse a misspelt RUNBOOK_TARGET before any kernel starts (every runbook would fail)."""
+    from .fingerprint import TARGET_ENV
+
+    wanted = os.environ.get(TARGET_ENV, "").strip().lower()
+    if wanted not in ("", "sandbox", "live"):
+        raise ExecutorError(
+            f"{TARGET_ENV}={os.environ[TARGET_ENV]!r} is not a target; set it to sandbox or "
+            "live, or unset it"
+        )
+
+
+def _check_build_dir(build: Path) -> None:
+    for part in (build, *build.parents):
+        if part.exists():
+            if not part.is_dir():
+                raise ExecutorError(
+                    f"--build {build}: {part} is a file, not a directory; pass another --build DIR"
+                )
+            return
 
 
 def status_command(args: argparse.Namespace) -> int:
     path = ledger.ledger_path(args.build)
     try:
         records = ledger.load(path)
+        ledger.check_records(path, records)
     except ledger.LedgerFormatError as exc:
         raise ExecutorError(str(exc)) from exc
     if args.json:

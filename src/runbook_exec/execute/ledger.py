@@ -99,6 +99,15 @@ def load(path: Path) -> dict[str, Record]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return {}
+    except UnicodeDecodeError:
+        raise LedgerFormatError(
+            f"{path} is not UTF-8 text; delete it and run `runbook-exec run`"
+        ) from None
+    except OSError as exc:  # a directory, unreadable, a parent that is a file
+        raise LedgerFormatError(
+            f"cannot read the ledger {path}: {exc.strerror}; fix the path or its permissions "
+            "(or pass another --build DIR)"
+        ) from exc
     try:
         data: Any = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -113,6 +122,33 @@ def load(path: Path) -> dict[str, Record]:
     if not isinstance(runbooks, dict):
         raise LedgerFormatError(f"{path} has no 'runbooks' object; delete it and rerun")
     return runbooks
+
+
+def check_records(path: Path, records: dict[str, Any]) -> None:
+    """Raise :class:`LedgerFormatError` if a record lacks a field a reader prints."""
+    for name, record in records.items():
+        missing = _missing_fields(record)
+        if missing:
+            raise LedgerFormatError(
+                f"{path}: the record of {name!r} lacks {', '.join(missing)}; delete the file "
+                "and run `runbook-exec run`"
+            )
+
+
+def _missing_fields(record: Any) -> list[str]:
+    """The Record fields the CLI and the site read that ``record`` lacks or mistypes."""
+    if not isinstance(record, dict):
+        return ["everything (it is not an object)"]
+    wanted: dict[str, type | tuple[type, ...]] = {
+        "name": str, "status": str, "finished": str, "duration": (int, float),
+        "cells": int, "environment": dict, "cached": bool,
+    }
+    missing = [key for key, kind in wanted.items() if not isinstance(record.get(key), kind)]
+    if record.get("status") not in ("passed", "failed") and "status" not in missing:
+        missing.append("a status of 'passed' or 'failed'")
+    if not isinstance(record.get("failure"), (dict, type(None))):
+        missing.append("failure")
+    return missing
 
 
 def save(path: Path, records: dict[str, Record]) -> None:

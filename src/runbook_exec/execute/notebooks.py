@@ -50,7 +50,13 @@ def discover(paths: Sequence[Path], default_dir: Path) -> list[Runbook]:
             raise ExecutorError(
                 f"two runbooks are named {name!r}: {runbooks[name].path} and {file}; rename one"
             )
-        runbooks[name] = Runbook(name, file, file.read_bytes())
+        try:
+            source = file.read_bytes()
+        except OSError as exc:
+            raise ExecutorError(
+                f"{file}: cannot read the runbook: {exc.strerror}; check its permissions"
+            ) from exc
+        runbooks[name] = Runbook(name, file, source)
     return list(runbooks.values())
 
 
@@ -63,7 +69,12 @@ def read_notebook(runbook: Runbook) -> Any:
     import jupytext
     import nbformat
 
-    text = runbook.source.decode("utf-8")
+    try:
+        text = runbook.source.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ExecutorError(
+            f"{runbook.path}: not UTF-8 text (byte {exc.start}); save it as UTF-8"
+        ) from None
     try:
         if runbook.path.suffix == ".ipynb":
             nb = nbformat.reads(text, as_version=4)  # type: ignore[no-untyped-call]
@@ -71,6 +82,11 @@ def read_notebook(runbook: Runbook) -> Any:
             nb = jupytext.reads(text, fmt="py:percent")
     except Exception as exc:  # the parsers raise many types; all mean "unreadable"
         raise ExecutorError(f"{runbook.path}: cannot read as a notebook: {exc}") from exc
+    if not any(cell.cell_type == "code" and cell.source.strip() for cell in nb.cells):
+        # An empty runbook would otherwise be "verified" with nothing run.
+        raise ExecutorError(
+            f"{runbook.path}: no code to run; a runbook needs at least one `# %%` code cell"
+        )
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs = []
