@@ -182,4 +182,6 @@ def _print_table(records: list[ledger.Record]) -> None:
             ledger.short_environment(r["environment"]),
             escape(failure),
         )
-    Console(soft_wrap=False).print(table)
+    # Piped (CI logs, grep), rich would squeeze the table into 80 columns; give it room.
+    width = None if sys.stdout.isatty() else 240
+    Console(soft_wrap=False, width=width).print(table)
