@@ -1,7 +1,7 @@
 """The ``runbook-exec`` command. This module only wires flags to functions.
 
 Subcommands register themselves from their rooms (``execute``, ``doctor``) through
-``add_parser`` functions, so each room owns its options and this file stays a switchboard.
+``add_parsers`` functions, so each room owns its options and this file stays a switchboard.
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
-from . import __version__
+from .doctor import commands as doctor_commands
 from .errors import RunbookExecError
+from .execute import commands as execute_commands
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -27,30 +28,26 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
 
 
+class _Version(argparse.Action):
+    """``--version``, looked up only when asked: importlib.metadata costs every start ~25 ms."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        from . import __version__
+
+        parser.exit(0, f"{parser.prog} {__version__}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = _Parser(
         prog="runbook-exec",
         description="Execute and verify the handbook's runbooks; diagnose and repair "
         "docker-save archives before kind loads them.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--version", action=_Version, nargs=0, help="show the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for register in _registrars():
-        register(sub)
+    execute_commands.add_parsers(sub)
+    doctor_commands.add_parsers(sub)
     return parser
-
-
-def _registrars() -> list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]]:
-    found = []
-    for module_name in ("execute.commands", "doctor.commands"):
-        try:
-            module = __import__(f"runbook_exec.{module_name}", fromlist=["add_parsers"])
-        except ModuleNotFoundError as exc:
-            if exc.name != f"runbook_exec.{module_name}":
-                raise
-            continue
-        found.append(module.add_parsers)
-    return found
 
 
 def main(argv: Sequence[str] | None = None) -> int:
