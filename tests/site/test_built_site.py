@@ -136,3 +136,15 @@ def test_each_language_searches_only_its_own_pages(built_site: Path) -> None:
     settings = re.search(r'<script id="__config"[^>]*>(.*?)</script>', html, re.S)
     assert settings is not None
     assert json.loads(settings[1])["base"] == "../../"
+
+
+def test_every_page_says_what_this_build_verified(built_site: Path) -> None:
+    records = json.loads((ROOT / "build" / "ledger.json").read_text(encoding="utf-8"))["runbooks"]
+    missing = []
+    for page in nav_pages():
+        for lang, phrase in (("zh", f"本站的 {len(records)} 个运行手册中"),
+                             ("en", f"of this site's {len(records)} runbooks verified")):
+            html = html_path(built_site, page, lang).read_text(encoding="utf-8")
+            if 'class="site-verification"' not in html or phrase not in html:
+                missing.append(f"{lang}:{page}")
+    assert missing == []

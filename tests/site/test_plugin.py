@@ -19,6 +19,7 @@ from runbook_exec.site.render import (
     download_html,
     filter_language,
     render_notebook,
+    site_footer,
 )
 
 PNG = base64.b64encode(
@@ -230,6 +231,20 @@ def build_site(config: Path, strict: bool) -> Path:
     cfg = load_config(str(config), strict=strict)
     build(cfg)
     return Path(cfg.site_dir)
+
+
+def test_site_footer_counts_records_and_names_the_environment() -> None:
+    env = {"containerd": "containerd 1.6.20", "target": "sandbox"}
+    records: Any = {
+        "a": {"status": "passed", "finished": "2026-11-27T10:00:00Z", "environment": env},
+        "b": {"status": "failed", "finished": "2026-11-27T11:00:00Z", "environment": env},
+    }
+    en = site_footer(records, "en", "../verification.md")
+    assert "1 of this site's 2 runbooks verified (latest run 2026-11-27 11:00:00 UTC" in en
+    assert "containerd 1.6.20" in en and en.endswith("[How this site is verified](../verification.md)</small>")
+    assert "data-search-exclude" in en
+    assert "本站的 2 个运行手册中 1 个验证通过" in site_footer(records, "zh")
+    assert "no verification record" in site_footer({}, "en")
 
 
 def test_download_html_links_the_howto_when_given() -> None:

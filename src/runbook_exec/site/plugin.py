@@ -37,7 +37,13 @@ from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin
 
 from ..execute import ledger
-from .render import badge_html, download_html, filter_language, render_notebook
+from .render import (
+    badge_html,
+    download_html,
+    filter_language,
+    render_notebook,
+    site_footer,
+)
 
 log = logging.getLogger("mkdocs.plugins.runbook_badges")
 
@@ -51,6 +57,10 @@ class RunbookConfig(Config):  # type: ignore[no-untyped-call]
     # A docs page (``page.md#anchor``) telling readers how to run a runbook themselves;
     # every embedded runbook links to it beside the download.
     howto = config_options.Optional(config_options.Type(str))
+    # Every page ends with one line: how many runbooks this build verified, when, against
+    # what, linking ``verification`` (a docs page) when given.
+    footer = config_options.Type(bool, default=False)
+    verification = config_options.Optional(config_options.Type(str))
 
 
 class RunbookPlugin(BasePlugin[RunbookConfig]):  # type: ignore[no-untyped-call]
@@ -76,10 +86,22 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):  # type: ignore[no-untyped-call]
         self.notebooks = {}
 
     def on_page_markdown(self, markdown: str, page: Any, config: Any, files: Any) -> str:
-        if "runbook:" not in markdown:
-            return markdown
         lang = page_language(page.file, self.config.default_language)
-        return MARKER.sub(lambda m: self._embed(m.group(1), page, lang), markdown)
+        if "runbook:" in markdown:
+            markdown = MARKER.sub(lambda m: self._embed(m.group(1), page, lang), markdown)
+        if self.config.footer:
+            link = self._relative(self.config.verification, page)
+            markdown += "\n\n" + site_footer(self.records, lang, link) + "\n"
+        return markdown
+
+    @staticmethod
+    def _relative(target: str | None, page: Any) -> str | None:
+        """``page.md#anchor`` (docs-relative) as a link relative to ``page``'s source."""
+        if not target:
+            return None
+        path, _, anchor = target.partition("#")
+        rel = posixpath.relpath(path, posixpath.dirname(page.file.src_uri) or ".")
+        return rel + (f"#{anchor}" if anchor else "")
 
     def on_post_build(self, config: Any) -> None:
         site = Path(config.site_dir)
@@ -111,11 +133,7 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):  # type: ignore[no-untyped-call]
         download = self._download_path(name, lang)
         self.pending[download] = _notebook_bytes(filter_language(nb, lang))
         href = posixpath.relpath(download, page_dir or ".")
-        howto = None
-        if self.config.howto:
-            target, _, anchor = self.config.howto.partition("#")
-            howto = posixpath.relpath(target, posixpath.dirname(page.file.src_uri) or ".")
-            howto += f"#{anchor}" if anchor else ""
+        howto = self._relative(self.config.howto, page)
         return "\n\n".join(
             [badge_html(record, lang), download_html(href, name, lang, howto), rendered.markdown]
         )

@@ -193,6 +193,10 @@ _WORDS = {
         "missing_body": "本次构建没有这个 runbook 的验证记录，下方内容未经执行。",
         "download": "下载 Notebook",
         "howto": "如何在自己的机器上运行",
+        "footer": "本站的 {total} 个运行手册中 {passed} 个验证通过（最近一次执行于 {when}；"
+        "环境：{env}）。",
+        "footer_none": "本次构建没有任何运行手册的验证记录。",
+        "footer_link": "本站如何验证",
         "seconds": "{s:.1f} 秒",
     },
     "en": {
@@ -206,6 +210,10 @@ _WORDS = {
         "nothing below was executed.",
         "download": "Download the notebook",
         "howto": "How to run it on your own machine",
+        "footer": "{passed} of this site's {total} runbooks verified (latest run {when}; "
+        "environment: {env}).",
+        "footer_none": "This build has no verification record for any runbook.",
+        "footer_link": "How this site is verified",
         "seconds": "{s:.1f} s",
     },
 }
@@ -262,3 +270,24 @@ def download_html(href: str, name: str, lang: str, howto: str | None = None) -> 
         f"({html.escape(name)}.ipynb)</a></p>"
     )
     return link if howto is None else f"{link}\n\n[{w['howto']}]({howto})"
+
+
+def site_footer(records: dict[str, Record], lang: str, link: str | None = None) -> str:
+    """One line for every page: how many runbooks this build verified, when, against what."""
+    w = words(lang)
+    if not records:
+        text = w["footer_none"]
+    else:
+        latest = max(records.values(), key=lambda r: r["finished"])
+        text = w["footer"].format(
+            passed=sum(r["status"] == "passed" for r in records.values()),
+            total=len(records),
+            when=latest["finished"].replace("T", " ").removesuffix("Z") + " UTC",
+            env=short_environment(latest["environment"]),
+        )
+    more = f" [{w['footer_link']}]({link})" if link else ""
+    # data-search-exclude: the same line on every page must not drown real search hits
+    return (
+        f'<small class="site-verification" data-search-exclude>{html.escape(text, quote=False)}'
+        f"{more}</small>"
+    )
