@@ -108,12 +108,7 @@ def diagnose_reader(
     reader: ArchiveReader, *, verify: bool = False, progress: Progress | None = None
 ) -> Report:
     """Diagnose an open archive (see :func:`diagnose`)."""
-    d = _Doctor(reader)
-    d.read_legacy()
-    if reader.layout is not Layout.LEGACY:
-        d.read_index()
-    d.compare_halves()
-    d.check_names()
+    d = _examine(reader)
     if verify:
         d.verify(progress)
     return _report(reader, d, verify)
@@ -121,13 +116,19 @@ def diagnose_reader(
 
 def plan_inputs(reader: ArchiveReader) -> tuple[Report, set[str]]:
     """Diagnose without hashing; also return the OCI metadata blobs a repair replaces."""
+    d = _examine(reader)
+    return _report(reader, d, False), d.meta_blobs
+
+
+def _examine(reader: ArchiveReader) -> _Doctor:
+    """Every structural check (headers and JSON only, no blob hashing)."""
     d = _Doctor(reader)
     d.read_legacy()
     if reader.layout is not Layout.LEGACY:
         d.read_index()
     d.compare_halves()
     d.check_names()
-    return _report(reader, d, False), d.meta_blobs
+    return d
 
 
 def _report(reader: ArchiveReader, d: _Doctor, verify: bool) -> Report:
