@@ -32,28 +32,11 @@ from ..archive.writer import TarWriter
 from ..errors import ArchiveError
 from .gojson import encode, struct
 from .refs import parse_ref
+from .save_v25 import descriptor
 
 __all__ = ["write_c8d"]
 
 EPOCH = 0.0
-
-
-def _desc(
-    media_type: str,
-    digest: str,
-    size: int,
-    platform: dict[str, str] | None = None,
-    annotations: dict[str, str] | None = None,
-) -> Any:
-    return struct(
-        [
-            ("mediaType", media_type, False),
-            ("digest", digest, False),
-            ("size", size, False),
-            ("annotations", annotations, True),
-            ("platform", platform, True),
-        ]
-    )
 
 
 def _digest(data: bytes) -> str:
@@ -84,10 +67,13 @@ def write_c8d(
             [
                 ("schemaVersion", 2, False),
                 ("mediaType", MT_OCI_MANIFEST, False),
-                ("config", _desc(MT_OCI_CONFIG, image.image_id, len(image.config)), False),
+                ("config", descriptor(MT_OCI_CONFIG, image.image_id, len(image.config)), False),
                 (
                     "layers",
-                    [_desc(MT_OCI_LAYER_TAR, layer.diff_id, layer.size) for layer in image.layers],
+                    [
+                        descriptor(MT_OCI_LAYER_TAR, layer.diff_id, layer.size)
+                        for layer in image.layers
+                    ],
                     False,
                 ),
             ]
@@ -102,7 +88,7 @@ def write_c8d(
                 ("mediaType", MT_OCI_MANIFEST, False),
                 (
                     "config",
-                    _desc(
+                    descriptor(
                         MT_OCI_CONFIG,
                         _digest(image.config + other_arch.encode()),
                         len(image.config),
@@ -124,8 +110,10 @@ def write_c8d(
                 (
                     "manifests",
                     [
-                        _desc(MT_OCI_MANIFEST, _digest(manifest), len(manifest), here),
-                        _desc(MT_OCI_MANIFEST, _digest(absent), len(absent), other),
+                        descriptor(
+                            MT_OCI_MANIFEST, _digest(manifest), len(manifest), platform=here
+                        ),
+                        descriptor(MT_OCI_MANIFEST, _digest(absent), len(absent), platform=other),
                     ],
                     False,
                 ),
@@ -136,7 +124,7 @@ def write_c8d(
     # What index.json points at: the whole image index, or with --platform the one manifest.
     top_type, top_blob = (MT_OCI_INDEX, index) if platform is None else (MT_OCI_MANIFEST, manifest)
     top = [
-        _desc(
+        descriptor(
             top_type,
             _digest(top_blob),
             len(top_blob),
@@ -145,7 +133,7 @@ def write_c8d(
         for r in refs
     ]
     if not top:
-        top = [_desc(top_type, _digest(top_blob), len(top_blob))]
+        top = [descriptor(top_type, _digest(top_blob), len(top_blob))]
     index_json = encode(
         struct(
             [

@@ -72,7 +72,7 @@ def _platform(config: dict[str, Any]) -> Any:
     )
 
 
-def _descriptor(
+def descriptor(
     media_type: str,
     digest: str,
     size: int,
@@ -80,7 +80,8 @@ def _descriptor(
     annotations: dict[str, str] | None = None,
     platform: Any = None,
 ) -> Any:
-    # ocispec.Descriptor field order: mediaType digest size urls annotations data platform
+    """An OCI descriptor as Go encodes ``ocispec.Descriptor`` (field order: mediaType digest
+    size urls annotations data platform; empty ones omitted)."""
     return struct(
         [
             ("mediaType", media_type, False),
@@ -138,14 +139,14 @@ def write_v25(
 
     sizes = {layer.diff_id: layer.size for layer in image.layers}
     order = manifest_layer_order(diff_ids, knobs.manifest_layers, rng)
-    layers_json = [_descriptor(MT_OCI_LAYER_TAR, diff_ids[i], sizes[diff_ids[i]]) for i in order]
+    layers_json = [descriptor(MT_OCI_LAYER_TAR, diff_ids[i], sizes[diff_ids[i]]) for i in order]
     manifest = struct(
         [
             ("schemaVersion", 2, False),
             ("mediaType", MT_OCI_MANIFEST, True),
             (
                 "config",
-                _descriptor(MT_OCI_CONFIG, image.image_id, len(image.config), platform=platform),
+                descriptor(MT_OCI_CONFIG, image.image_id, len(image.config), platform=platform),
                 False,
             ),
             ("layers", layers_json, False),
@@ -156,7 +157,7 @@ def write_v25(
     blobs[manifest_digest.removeprefix("sha256:")] = ("bytes", manifest_bytes, EPOCH)
 
     index_entries = [
-        _descriptor(
+        descriptor(
             MT_OCI_MANIFEST,
             manifest_digest,
             len(manifest_bytes),
@@ -167,7 +168,7 @@ def write_v25(
     ]
     if not index_entries and knobs.untagged_index_entry:
         index_entries = [
-            _descriptor(MT_OCI_MANIFEST, manifest_digest, len(manifest_bytes), platform=platform)
+            descriptor(MT_OCI_MANIFEST, manifest_digest, len(manifest_bytes), platform=platform)
         ]
     index = struct(
         [
