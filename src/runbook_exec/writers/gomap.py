@@ -1,6 +1,10 @@
-"""A model of the iteration order of Go's classic hash map (Go 1.19 … 1.23 without swiss
-tables; Docker 25.0.0 was built with Go 1.21.6, whose ``runtime/map.go`` is the same as Go
-1.19's in every part used here).
+"""A model of the iteration order of Go's classic hash map as Go 1.21.6 has it (the Go that
+built Docker 25.0.0; Go 1.21 … 1.23 without swiss tables share this ``runtime/map.go``).
+
+Go 1.21 lowered the growth threshold: ``loadFactorNum = (bucketCnt * 13 / 16) *
+loadFactorDen`` is 12 in integer arithmetic (``runtime/map.go`` line 73 at go1.21.6), where
+Go 1.19 and 1.20 had 13. A map of 13 or 25 keys therefore grows while it is filled under
+Go 1.21 and not under Go 1.20; the cross-check against the real go1.21.6 shows it.
 
 Why: Docker 25.0.0 built the OCI manifest's ``layers`` by ranging over a
 ``map[layer.DiffID]distribution.Descriptor`` (moby ``image/tarexport/save.go`` at v25.0.0,
@@ -14,7 +18,7 @@ What is modelled, following ``runtime/map.go`` and ``runtime/map_faststr.go``:
   map's random seed ``hash0``); its top byte is the tophash;
 - 8-slot buckets with overflow chains; an assignment takes the first empty slot of the
   bucket chain, an existing key keeps its slot;
-- growth at load factor 6.5 (``overLoadFactor``) or too many overflow buckets
+- growth at load factor 6 (``overLoadFactor``) or too many overflow buckets
   (same-size growth), with incremental evacuation: every assignment while growing
   evacuates the old bucket it targets and then the one at ``nevacuate``
   (``growWork``), and ``advanceEvacuationMark`` ends the growth;
@@ -36,7 +40,7 @@ from collections.abc import Hashable, Sequence
 __all__ = ["GoMap", "iteration_order", "p_in_order"]
 
 _BUCKET_CNT = 8
-_LOAD_NUM = 13
+_LOAD_NUM = (_BUCKET_CNT * 13 // 16) * 2  # 12 in go1.21.6 (13 in Go <= 1.20)
 _LOAD_DEN = 2
 # tophash markers (runtime/map.go)
 _EMPTY_REST = 0
