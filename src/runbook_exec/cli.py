@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from .doctor import commands as doctor_commands
+from .engines import commands as engine_commands
 from .errors import RunbookExecError
 from .execute import commands as execute_commands
 
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     execute_commands.add_parsers(sub)
     doctor_commands.add_parsers(sub)
+    engine_commands.add_parsers(sub)
     return parser
 
 

@@ -10,6 +10,8 @@
     ├── ArchiveError                 a docker-save archive is unreadable or hostile (exit 2)
     │   └── UnsafeArchiveError       member names/links escape, devices, bombs
     ├── RepairError                  an archive cannot be repaired; says what to do instead
+    ├── EngineError                  an engine (a real binary built from Go) is unknown,
+    │                                unbuilt or failed to build; names the engine and the fix
     └── ExecutorError                the executor itself (not a runbook) failed
 
 Messages say what is wrong, where, and what to do.
@@ -74,6 +76,12 @@ class RepairError(RunbookExecError):
     """An archive cannot be repaired (e.g. a layer blob is missing)."""
 
     exit_code = 2
+
+
+class EngineError(RunbookExecError):
+    """An engine is unknown, not built, or its build failed (names the engine, step and fix)."""
+
+    exit_code = 3
 
 
 class ExecutorError(RunbookExecError):

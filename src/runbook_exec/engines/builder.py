@@ -1,0 +1,275 @@
+"""Building engines into the cache, and finding them there.
+
+The cache (``RUNBOOK_ENGINES_DIR``, default ``$XDG_CACHE_HOME/runbook-exec/engines`` or
+``~/.cache/runbook-exec/engines``) holds one directory per engine and build key::
+
+    <cache>/<name>-<key>/bin/<binary>...
+    <cache>/<name>-<key>/provenance.json
+
+The key hashes the table entry and the pins, so a changed pin builds anew and an unchanged
+one is never rebuilt. A build writes into ``<cache>/.partial-<name>-<pid>/`` and renames it
+into place only when every binary was built and checked, so nothing half-built is ever
+found; partial directories of dead builds are swept at the next build.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+from .. import proc
+from ..errors import CommandError, EngineError
+from . import toolchain
+from .pins import pin_dir
+from .table import EngineSpec
+from .usage import record_use
+
+PROVENANCE = "provenance.json"
+_BUILD_TIMEOUT = 3600.0
+
+
+def cache_root() -> Path:
+    """Where built engines live (created on demand)."""
+    explicit = os.environ.get("RUNBOOK_ENGINES_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "runbook-exec" / "engines"
+
+
+def build_key(spec: EngineSpec) -> str:
+    """A short hash of the recipe: the table entry and the committed pins."""
+    h = hashlib.sha256(json.dumps(dataclasses.asdict(spec), sort_keys=True).encode())
+    for name in ("go.mod", "go.sum"):
+        path = pin_dir(spec) / name
+        if not path.is_file():
+            raise EngineError(
+                f"engine {spec.name}: step 'pins': {path} is missing; "
+                f"run `runbook-exec engines pin {spec.name}` and commit the result"
+            )
+        h.update(path.read_bytes())
+    return h.hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class Built:
+    """A built engine: its directory, binaries and provenance record."""
+
+    spec: EngineSpec
+    root: Path
+    provenance: dict[str, object]
+
+    def bin(self, name: str) -> Path:
+        if name not in self.spec.binaries:
+            raise EngineError(f"engine {self.spec.name} has no binary {name!r}")
+        return self.root / "bin" / name
+
+    @property
+    def bindir(self) -> Path:
+        return self.root / "bin"
+
+    def sha256(self, name: str) -> str:
+        binaries = self.provenance["binaries"]
+        assert isinstance(binaries, dict)
+        entry = binaries[name]
+        assert isinstance(entry, dict)
+        return str(entry["sha256"])
+
+    @property
+    def digest(self) -> str:
+        """One digest for the engine: the sha256 over its binaries' digests."""
+        joined = ",".join(f"{b}={self.sha256(b)}" for b in sorted(self.spec.binaries))
+        return hashlib.sha256(joined.encode()).hexdigest()
+
+
+def find(spec: EngineSpec) -> Built | None:
+    """The built engine for ``spec``'s current pins, or ``None``."""
+    root = cache_root() / f"{spec.name}-{build_key(spec)}"
+    record = root / PROVENANCE
+    if not record.is_file():
+        return None
+    try:
+        provenance = json.loads(record.read_text())
+    except ValueError:
+        return None
+    if not all((root / "bin" / b).is_file() for b in spec.binaries):
+        return None
+    return Built(spec, root, provenance)
+
+
+def require(spec: EngineSpec) -> Built:
+    """The built engine, or an error saying the one command that builds it.
+
+    The use is recorded (:func:`~.usage.record_use`), so the executor knows which binaries
+    a runbook ran."""
+    built = find(spec)
+    if built is None:
+        raise EngineError(
+            f"engine {spec.name} ({spec.module_at}) is not built; "
+            f"run `runbook-exec engines build {spec.name}` (about 1-4 min on 2 cores)"
+        )
+    record_use(spec.name, {"module": spec.module_at, "go": f"go{spec.go}",
+                           "digest": built.digest})
+    return built
+
+
+Progress = Callable[[str], None]
+
+
+def build(spec: EngineSpec, *, progress: Progress | None = None) -> Built:
+    """Build ``spec`` into the cache unless it is there already; return it."""
+    existing = find(spec)
+    if existing is not None:
+        return existing
+    root = cache_root()
+    root.mkdir(parents=True, exist_ok=True)
+    _sweep_partials(root)
+    key = build_key(spec)
+    final = root / f"{spec.name}-{key}"
+    partial = root / f".partial-{spec.name}-{os.getpid()}"
+    shutil.rmtree(partial, ignore_errors=True)
+    (partial / "bin").mkdir(parents=True)
+    started = time.monotonic()
+    try:
+        with _removed_on_signal(partial):
+            _go_build(spec, partial / "bin", progress)
+            provenance = _provenance(spec, partial / "bin", key, time.monotonic() - started)
+            (partial / PROVENANCE).write_text(json.dumps(provenance, indent=2) + "\n")
+            shutil.rmtree(final, ignore_errors=True)
+            partial.rename(final)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    return Built(spec, final, provenance)
+
+
+def _go_build(spec: EngineSpec, out: Path, progress: Progress | None) -> None:
+    go = toolchain.go_binary(spec)
+    env = toolchain.go_env(spec)
+    lang = ".".join(spec.go.split(".")[:2])
+    argv = [go, "build", "-trimpath", "-o", f"{out}/"]
+    if spec.tags:
+        argv += ["-tags", " ".join(spec.tags)]
+    if spec.ldflags:
+        argv += ["-ldflags", " ".join(_quote_ldflag(f) for f in spec.ldflags)]
+    if spec.pin_from == "vendor.mod":
+        # Without a go.mod of its own, a dependency is compiled as Go 1.16; moby's release
+        # builds compiled it in GOPATH mode with the toolchain's own language version.
+        argv += [f"-gcflags={spec.module}/...=-lang=go{lang}"]
+    argv += list(spec.binaries.values())
+    if progress:
+        progress(f"building {spec.name} ({spec.module_at}, go{spec.go})")
+    try:
+        proc.run(argv, timeout=_BUILD_TIMEOUT, env=env, cwd=pin_dir(spec), echo=False)
+    except CommandError as exc:
+        raise EngineError(_explain_failure(spec, exc.output)) from None
+    for binary in spec.binaries:
+        if not (out / binary).is_file():
+            raise EngineError(f"engine {spec.name}: step 'go build' wrote no {binary}")
+
+
+def _quote_ldflag(flag: str) -> str:
+    """``-X pkg.Var=a b`` as the linker's flag parser needs it: ``-X 'pkg.Var=a b'``."""
+    if flag.startswith("-X ") and " " in flag[3:]:
+        return f"-X '{flag[3:]}'"
+    return flag
+
+
+def _explain_failure(spec: EngineSpec, output: str) -> str:
+    tail = "\n".join(output.strip().splitlines()[-12:])
+    if re.search(r"proxy\.golang\.org|dial tcp|no such host|connection refused", output):
+        fix = "the Go module proxy could not be reached; check GOPROXY and the network"
+    elif "toolchain" in output and "download" in output:
+        fix = f"go could not fetch the go{spec.go} toolchain; check GOPROXY (or GOTOOLCHAIN)"
+    elif "missing go.sum entry" in output or "verifying" in output:
+        fix = f"the pins do not match; run `runbook-exec engines pin {spec.name}`"
+    else:
+        fix = "see the compiler output above"
+    return f"engine {spec.name}: step 'go build' failed ({fix}):\n{tail}"
+
+
+_GO_LINE = re.compile(r"^\S+: (go\S+)$", re.M)
+_MOD_LINE = re.compile(r"^\tmod\t(\S+)\t(\S+)", re.M)
+
+
+def _provenance(spec: EngineSpec, bindir: Path, key: str, seconds: float) -> dict[str, object]:
+    go = toolchain.go_binary(spec)
+    binaries: dict[str, object] = {}
+    for name in spec.binaries:
+        path = bindir / name
+        info = proc.run([go, "version", "-m", str(path)], timeout=60, echo=False,
+                        env=toolchain.go_env(spec)).stdout
+        go_line = _GO_LINE.search(info)
+        mod_line = _MOD_LINE.search(info)
+        got_go = go_line.group(1) if go_line else "?"
+        got_mod = f"{mod_line.group(1)}@{mod_line.group(2)}" if mod_line else "?"
+        if got_go != f"go{spec.go}" or got_mod != spec.module_at:
+            raise EngineError(
+                f"engine {spec.name}: step 'check': {name} says {got_mod} built with {got_go}, "
+                f"the table says {spec.module_at} with go{spec.go}"
+            )
+        binaries[name] = {"sha256": _sha256(path), "size": path.stat().st_size,
+                          "go": got_go, "module": got_mod}
+    return {
+        "name": spec.name, "kind": spec.kind, "version": spec.version,
+        "module": spec.module_at, "go": f"go{spec.go}", "tags": list(spec.tags),
+        "key": key, "build_seconds": round(seconds, 1), "binaries": binaries,
+    }
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _sweep_partials(root: Path) -> None:
+    for partial in root.glob(".partial-*"):
+        pid = partial.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(partial, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def _removed_on_signal(path: Path) -> Iterator[None]:
+    """SIGTERM/SIGHUP during a build remove the partial directory, then exit (SIGINT is a
+    KeyboardInterrupt, which the ``finally`` of :func:`build` handles)."""
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        shutil.rmtree(path, ignore_errors=True)
+        sys.exit(128 + signum)
+
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)

@@ -1,0 +1,200 @@
+"""The table of engines: every real binary the lab runs that we build from a Go module.
+
+One :class:`EngineSpec` per engine names its upstream module and version, the Go toolchain
+that builds it (the one its release was built with), build tags, version ldflags and the
+binaries it yields. Its pins — a wrapper ``go.mod`` and ``go.sum`` — live in
+``pins/<name>/`` beside this file; nothing of upstream's source is in our tree.
+
+Where the Go version comes from:
+
+* moby and the docker CLI: ``ARG GO_VERSION`` in the ``Dockerfile`` at the tag;
+* containerd and crictl: the Go kind used for its base image (``.go-version`` at the kind
+  release), because that is the build a kind node runs;
+* kind: the Go of its own ``.go-version`` at the tag.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Build tags that avoid cgo headers this machine lacks (btrfs, devicemapper, zfs).
+_MOBY_TAGS = (
+    "netgo", "osusergo", "static_build",
+    "exclude_graphdriver_btrfs", "exclude_graphdriver_devicemapper", "exclude_graphdriver_zfs",
+)
+_CONTAINERD_TAGS = ("no_btrfs", "no_devmapper", "no_zfs", "urfave_cli_no_docs")
+
+
+@dataclass(frozen=True)
+class EngineSpec:
+    """One engine: where its source comes from and how it is built.
+
+    ``binaries`` maps each output file name to the Go package that builds it.
+    ``pin_from`` says how the wrapper's requirements were derived: ``"vendor.mod"`` (moby
+    and the CLI at ``+incompatible`` tags, which vendor their dependencies and have no
+    go.mod) or ``"go.mod"`` (the module's own requirements, reached by MVS).
+    ``companions`` are extra modules the wrapper requires at published versions where
+    upstream replaces them with local directories (moby v2's ``api`` and ``client``).
+    """
+
+    name: str
+    kind: str
+    version: str
+    module: str
+    module_version: str
+    go: str
+    binaries: dict[str, str]
+    tags: tuple[str, ...] = ()
+    ldflags: tuple[str, ...] = ()
+    pin_from: str = "go.mod"
+    companions: dict[str, str] = field(default_factory=dict)
+    cgo: bool = False
+    go_source: str = ""
+    note: str = ""
+
+    @property
+    def module_at(self) -> str:
+        return f"{self.module}@{self.module_version}"
+
+
+def _moby(version: str, go: str, *, commit: str = "") -> EngineSpec:
+    x = "github.com/docker/docker/dockerversion"
+    return EngineSpec(
+        name=f"dockerd-{version}", kind="dockerd", version=version,
+        module="github.com/docker/docker", module_version=f"v{version}+incompatible", go=go,
+        binaries={"dockerd": "github.com/docker/docker/cmd/dockerd"},
+        tags=_MOBY_TAGS, pin_from="vendor.mod",
+        ldflags=(f"-X {x}.Version={version}", f"-X {x}.GitCommit={commit or 'v' + version}",
+                 f"-X {x}.PlatformName=Docker Engine - Community (runbook-exec build)"),
+        go_source=f"moby Dockerfile ARG GO_VERSION at v{version}",
+    )
+
+
+def _cli(version: str, go: str) -> EngineSpec:
+    x = "github.com/docker/cli/cli/version"
+    return EngineSpec(
+        name=f"docker-cli-{version}", kind="docker-cli", version=version,
+        module="github.com/docker/cli", module_version=f"v{version}+incompatible", go=go,
+        binaries={"docker": "github.com/docker/cli/cmd/docker"},
+        tags=("osusergo", "netgo"), pin_from="vendor.mod",
+        ldflags=(f"-X {x}.Version={version}", f"-X {x}.GitCommit=v{version}",
+                 f"-X {x}.PlatformName=Docker Engine - Community (runbook-exec build)"),
+        go_source=f"docker/cli Dockerfile ARG GO_VERSION at v{version}",
+    )
+
+
+def _containerd(version: str, go: str, kind_release: str) -> EngineSpec:
+    major2 = version.startswith("2.")
+    module = "github.com/containerd/containerd/v2" if major2 else "github.com/containerd/containerd"
+    x = f"{module}/version"
+    return EngineSpec(
+        name=f"containerd-{version}", kind="containerd", version=version,
+        module=module, module_version=f"v{version}", go=go,
+        binaries={
+            "containerd": f"{module}/cmd/containerd",
+            "ctr": f"{module}/cmd/ctr",
+            "containerd-shim-runc-v2": f"{module}/cmd/containerd-shim-runc-v2",
+        },
+        tags=_CONTAINERD_TAGS,
+        ldflags=(f"-X {x}.Version=v{version}", f"-X {x}.Package=github.com/containerd/containerd",
+                 f"-X {x}.Revision=v{version}"),
+        go_source=f"kind {kind_release} .go-version (the Go kind's base image built it with)",
+        note=f"the containerd of kind {kind_release} nodes",
+    )
+
+
+ENGINES: tuple[EngineSpec, ...] = (
+    _moby("24.0.7", "1.20.10"),
+    _moby("25.0.0-rc.1", "1.21.5"),
+    _moby("25.0.0", "1.21.6"),
+    _moby("25.0.1", "1.21.6"),
+    _moby("25.0.2", "1.21.6"),
+    _moby("25.0.3", "1.21.6"),
+    EngineSpec(
+        name="dockerd-29.8.1", kind="dockerd", version="29.8.1",
+        module="github.com/moby/moby/v2", module_version="v2.0.0-beta.24", go="1.26.8",
+        binaries={"dockerd": "github.com/moby/moby/v2/cmd/dockerd"},
+        tags=_MOBY_TAGS,
+        companions={"github.com/moby/moby/api": "v1.56.0", "github.com/moby/moby/client": "v0.6.0"},
+        ldflags=("-X github.com/moby/moby/v2/dockerversion.Version=29.8.1",
+                 "-X github.com/moby/moby/v2/dockerversion.GitCommit=v2.0.0-beta.24",
+                 "-X github.com/moby/moby/v2/dockerversion.PlatformName=Docker Engine - "
+                 "Community (runbook-exec build)"),
+        go_source="moby Dockerfile ARG GO_VERSION at v2.0.0-beta.24",
+        note="moby's v2 module tags (v2.0.0-beta.N) stand beside the docker-v29.* tags; the "
+        "proxy serves the module tags only. beta.24 (2026-09-15) is the newest served; it "
+        "requires api v1.56.0 / client v0.6.0 as docker CLI 29.8.1 (same day) does, so it "
+        "is labelled 29.8.1.",
+    ),
+    _cli("24.0.7", "1.20.10"),
+    _cli("25.0.0-rc.1", "1.21.5"),
+    _cli("25.0.0", "1.21.6"),
+    _cli("25.0.1", "1.21.6"),
+    _cli("25.0.2", "1.21.6"),
+    _cli("25.0.3", "1.21.6"),
+    _cli("29.8.1", "1.26.8"),
+    _containerd("1.7.1", "1.20.4", "v0.20.0"),
+    _containerd("1.7.24", "1.23.4", "v0.26.0"),
+    _containerd("2.0.2", "1.23.6", "v0.27.0"),
+    _containerd("2.1.4", "1.24.6", "v0.30.0"),
+    _containerd("2.3.4", "1.26.7", "v0.33.0"),
+    EngineSpec(
+        name="crictl-1.36.0", kind="crictl", version="1.36.0",
+        module="sigs.k8s.io/cri-tools", module_version="v1.36.0", go="1.26.7",
+        binaries={"crictl": "sigs.k8s.io/cri-tools/cmd/crictl"},
+        ldflags=("-X sigs.k8s.io/cri-tools/pkg/version.Version=v1.36.0",),
+        go_source="kind v0.33.0 .go-version",
+        note="kind v0.33.0's base image pins crictl v1.36.0; kind v0.20.0's v1.27.0 is not "
+        "served by the module proxy, and kind's `crictl inspecti` is the same call in both.",
+    ),
+    EngineSpec(
+        name="registry-3.1.2", kind="registry", version="3.1.2",
+        module="github.com/distribution/distribution/v3", module_version="v3.1.2", go="1.26.8",
+        binaries={"registry": "github.com/distribution/distribution/v3/cmd/registry"},
+        ldflags=("-X github.com/distribution/distribution/v3/version.version=v3.1.2",),
+        go_source="distribution Dockerfile ARG GO_VERSION at v3.1.2",
+        note="the lab's own registry on 127.0.0.1: what 'pulled' images are pulled from",
+    ),
+    EngineSpec(
+        name="buildx-0.38.2", kind="buildx", version="0.38.2",
+        module="github.com/docker/buildx", module_version="v0.38.2", go="1.26.8",
+        binaries={"buildx": "github.com/docker/buildx/cmd/buildx"},
+        ldflags=("-X github.com/docker/buildx/version.Version=v0.38.2",),
+        go_source="buildx Dockerfile ARG GO_VERSION=1.26 at v0.38.2 (its go.mod: go 1.26.8)",
+        note="the docker CLI plugin that builds multi-platform images with attestations",
+    ),
+    EngineSpec(
+        name="kind-0.20.0", kind="kind", version="0.20.0",
+        module="sigs.k8s.io/kind", module_version="v0.20.0", go="1.20.4",
+        binaries={"kind": "sigs.k8s.io/kind"},
+        go_source="kind .go-version at v0.20.0",
+    ),
+    EngineSpec(
+        name="kind-0.33.0", kind="kind", version="0.33.0",
+        module="sigs.k8s.io/kind", module_version="v0.33.0", go="1.26.7",
+        binaries={"kind": "sigs.k8s.io/kind"},
+        go_source="kind .go-version at v0.33.0",
+    ),
+)
+
+BY_NAME: dict[str, EngineSpec] = {e.name: e for e in ENGINES}
+
+# Which containerd a kind release's nodes run (kind images/base/Dockerfile, CONTAINERD_VERSION).
+KIND_CONTAINERD: dict[str, str] = {
+    "v0.20.0": "containerd-1.7.1",
+    "v0.26.0": "containerd-1.7.24",
+    "v0.27.0": "containerd-2.0.2",
+    "v0.30.0": "containerd-2.1.4",
+    "v0.33.0": "containerd-2.3.4",
+}
+
+
+def spec(name: str) -> EngineSpec:
+    """The engine called ``name``; a clear error lists the known names otherwise."""
+    from ..errors import EngineError
+
+    try:
+        return BY_NAME[name]
+    except KeyError:
+        known = ", ".join(BY_NAME)
+        raise EngineError(f"no engine called {name!r}; known engines: {known}") from None
