@@ -40,6 +40,8 @@ setup() {
 }
 
 build_site() {
+  step "engines: real dockerd, docker, containerd, crictl, kind built from their Go modules (cached)"
+  "$VENV/bin/runbook-exec" engines build
   step "execute runbooks (cached when nothing changed)"
   "$VENV/bin/runbook-exec" run
   step "build the site (strict)"

@@ -11,13 +11,13 @@
 # %% [markdown] lang="zh"
 # # 复现 `ctr: mismatched image rootfs and manifest layers`
 #
-# **演示什么**：一个含重复层的镜像，按 Docker 25.0.0 的写法 `docker save` 之后，用 kind
-# 的原样命令导入 kind 节点的 containerd，得到这句报错；再看 25.0.0-beta/rc.1
-# 的“零层”变体；最后证明归档里 `manifest.json` 那一半完好，`docker load` 和 `skopeo inspect
+# **演示什么**：一个含重复层的镜像，由真实的 Docker 25.0.0 `docker save` 之后，用 kind
+# 的原样命令导入 kind 节点的 containerd，得到这句报错；再看 25.0.0-rc.1
+# 的“零层”变体；最后证明归档里的 `manifest.json` 完好，`docker load` 和 `skopeo inspect
 # docker-archive:` 都能正常读取。
 #
-# **需要**：root；本项目的实验环境（真实的 containerd 1.6.20 扮演 kind 节点，真实的 dockerd 20.10
-# 构建镜像，skopeo 1.9.3）。Docker 25.x 的归档由仿真写出器生成，因为这里没有 25.x 的引擎。
+# **需要**：root；本项目的实验环境：从源码构建的 dockerd 25.0.0 和 25.0.0-rc.1（用各自发布时的
+# Go 1.21.6 / 1.21.5 编译），kind v0.20.0 节点里的 containerd 1.7.1（同样从源码构建），skopeo。
 #
 # **你会看到**：OCI 清单只有 2 层，而配置的 `rootfs.diff_ids` 有 3
 # 层；导入以这句报错结束；同一个归档却能被 `docker load` 载入，得到同一个镜像 ID。
@@ -25,14 +25,14 @@
 # %% [markdown] lang="en"
 # # Reproducing `ctr: mismatched image rootfs and manifest layers`
 #
-# **What this shows**: an image with a repeated layer, saved the way Docker 25.0.0 saved it and
+# **What this shows**: an image with a repeated layer, saved by the real Docker 25.0.0 and
 # imported into a kind node's containerd with kind's exact command, ends with this error; then
-# the 25.0.0-beta/rc.1 "no layers" variant; and finally that the archive's `manifest.json` half
+# the 25.0.0-rc.1 "no layers" variant; and finally that the archive's `manifest.json`
 # is intact: `docker load` and `skopeo inspect docker-archive:` read it fine.
 #
-# **Needs**: root and this project's lab (a real containerd 1.6.20 plays the kind node, a real
-# dockerd 20.10 builds the image, skopeo 1.9.3). The Docker 25.x archives come from the writer
-# emulation, because no 25.x engine runs here.
+# **Needs**: root and this project's lab: dockerd 25.0.0 and 25.0.0-rc.1 built from source with
+# the Go each release was built with (1.21.6 / 1.21.5), the containerd 1.7.1 of kind v0.20.0
+# nodes (also built from source), and skopeo.
 #
 # **You will see**: the OCI manifest lists 2 layers while the config's `rootfs.diff_ids` lists 3;
 # the import ends with the error; yet `docker load` loads the same archive, with the same image ID.
@@ -43,15 +43,14 @@ import os
 import shutil
 import tempfile
 
-from runbook_exec import proc, writers
+from runbook_exec import proc
 from runbook_exec.archive.reader import blob_path, open_archive
 from runbook_exec.lab import open_target
-from runbook_exec.writers.source import image_from_save
 
 proc.echo_to_stdout()
 workdir = tempfile.mkdtemp(prefix="runbook-mismatched-")
 os.chdir(workdir)  # relative paths keep the echoed commands the same on every run
-lab = open_target()
+lab = open_target(docker="25.0.0", kind="v0.20.0")
 
 
 def short(digest: str) -> str:
@@ -78,22 +77,18 @@ for i, diff_id in enumerate(built.diff_ids):
 assert built.diff_ids[0] == built.diff_ids[2]
 
 # %% [markdown] lang="zh"
-# ## 按 Docker 25.0.0 的写法保存
+# ## 用 Docker 25.0.0 保存
 #
-# 先用实验环境里真实的 dockerd 20.10 `docker save`（旧格式），再由仿真写出器按 moby v25.0.0 的
-# `image/tarexport/save.go` 重新写出同样的层和配置。
+# 就是读者机器上的那条 `docker save`，由真实的 dockerd 25.0.0 写出归档。
 
 # %% [markdown] lang="en"
-# ## Save it the way Docker 25.0.0 did
+# ## Save it with Docker 25.0.0
 #
-# First a real `docker save` from the lab's dockerd 20.10 (legacy layout), then the writer
-# emulation writes the same layers and config as moby v25.0.0's `image/tarexport/save.go` did.
+# The same `docker save` a reader runs, answered by the real dockerd 25.0.0.
 
 # %%
-lab.engine.save([built.ref], "docker-20.10.tar")
-image = image_from_save("docker-20.10.tar", "layers")
-written = writers.write(image, "docker-25.0.0.tar", profile="25.0.0", seed=writers.SEED_25_SHUFFLED)
-print("docker save (25.0.0 emulated) -> docker-25.0.0.tar")
+saved = lab.save([built.ref], "docker-25.0.0.tar")
+print(saved)
 with open_archive("docker-25.0.0.tar") as ar:
     print("layout:", ar.layout)
     print("members:", sorted(m for m in ar.members if not m.startswith("blobs/sha256/")))
@@ -146,19 +141,19 @@ assert result.error == "ctr: mismatched image rootfs and manifest layers"
 # ## 25.0.0-beta / rc.1：清单里一层都没有
 #
 # rc.2
-# 之前的写法只列出“外部”层，本地构建的镜像一层也没有（moby#47065）。这次换一个没有重复层的镜像，
-# 照样失败。
+# 之前只列出“外部”层，本地构建的镜像一层也没有（moby#47065）。这次换一个没有重复层的镜像，
+# 交给真实的 dockerd 25.0.0-rc.1 保存，照样失败。
 
 # %% [markdown] lang="en"
 # ## 25.0.0-beta / rc.1: no layers in the manifest
 #
 # Before rc.2 only "foreign" layers were listed, so a locally built image got none (moby#47065).
-# This time an image without a repeated layer, and it fails all the same.
+# This time an image without a repeated layer, saved by the real dockerd 25.0.0-rc.1, and it
+# fails all the same.
 
 # %%
 plain = lab.engine.build("demo/plain:1", [b"one\n", b"two\n"])
-lab.engine.save([plain.ref], "plain-20.10.tar")
-writers.write(image_from_save("plain-20.10.tar", "layers"), "plain-rc1.tar", profile="25.0.0-rc.1")
+print(lab.save([plain.ref], "plain-rc1.tar", as_docker="25.0.0-rc.1"))
 rc1_layers, rc1_diff_ids = manifest_and_config("plain-rc1.tar")
 print(f"OCI manifest layers: {rc1_layers}; config rootfs.diff_ids: {len(rc1_diff_ids)}")
 rc1 = lab.node.load("plain-rc1.tar")
@@ -168,14 +163,14 @@ assert rc1_layers == [] and rc1.error == "ctr: mismatched image rootfs and manif
 # %% [markdown] lang="zh"
 # ## 归档“损坏”了吗？没有：`docker load` 能读
 #
-# 先从引擎里删掉这个镜像，再把 25.0.0 写出的归档 `docker load` 回真实的 dockerd 20.10。`docker load`
-# 读的是 `manifest.json`，那一半是对的。
+# 先从引擎里删掉这个镜像，再把 25.0.0 写出的归档 `docker load` 回同一个 dockerd 25.0.0。`docker load`
+# 读的是 `manifest.json`，这套元数据是对的。
 
 # %% [markdown] lang="en"
 # ## Is the archive "corrupted"? No: `docker load` reads it
 #
-# Remove the image from the engine, then `docker load` the 25.0.0-written archive back into the
-# real dockerd 20.10. `docker load` reads `manifest.json`, and that half is right.
+# Remove the image from the engine, then `docker load` the archive back into the same
+# dockerd 25.0.0. `docker load` reads `manifest.json`, and that metadata is right.
 
 # %%
 lab.engine.remove(built.ref)
@@ -207,7 +202,7 @@ assert inspected["Layers"] == diff_ids
 # %% [markdown] lang="zh"
 # ## 结论
 #
-# - containerd 读的是 OCI 那一半，25.0.0 在那里把重复层合并了，所以层数对不上；
+# - containerd 读的是 OCI 部分，25.0.0 在那里把重复层合并了，所以层数对不上；
 # - `manifest.json` 和层文件完好，`docker load`、`skopeo inspect docker-archive:` 读取正常，镜像 ID
 #   不变；
 # - 所以“归档损坏”的说法不准确：错的只是 `index.json` 指向的那份 OCI 清单，修复归档就是重写它。
@@ -215,7 +210,7 @@ assert inspected["Layers"] == diff_ids
 # %% [markdown] lang="en"
 # ## Conclusion
 #
-# - containerd reads the OCI half, where 25.0.0 collapsed the repeated layer, so the counts differ;
+# - containerd reads the OCI part, where 25.0.0 collapsed the repeated layer, so the counts differ;
 # - `manifest.json` and the layer files are intact: `docker load` and `skopeo inspect
 #   docker-archive:`
 #   read them, and the image ID is unchanged;

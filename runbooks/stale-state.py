@@ -16,8 +16,8 @@
 # on machine`，kind 下一次 `kind load` 也会跳过这个节点。然后按 kind
 # 节点上的原样命令清理、重新加载好的归档、确认已解包。
 #
-# **需要**：root；本项目的实验环境（真实的 containerd 1.6.20，开启 CRI 插件，扮演 kind 节点；真实的
-# dockerd 20.10 构建镜像）。坏归档由仿真的 Docker 25.0.0 写出器生成。
+# **需要**：root；本项目的实验环境：kind v0.20.0 节点里的 containerd 1.7.1（开启 CRI 插件）和 crictl，
+# 真实的 dockerd 25.0.0 写出坏归档、25.0.1 写出好归档，都从源码构建。
 #
 # **你会看到**：失败后的三条记录、CRI 的 `ImageStatus` 回答、kind 的判断、清理命令，以及重新加载后
 # `UNPACKED` 变为 `true`。
@@ -31,9 +31,9 @@
 # `kind load` skips the node. Then the exact cleanup commands for a kind node, a reload of a good
 # archive, and a check that it is unpacked.
 #
-# **Needs**: root and this project's lab (a real containerd 1.6.20 with the CRI plugin plays the
-# kind node; a real dockerd 20.10 builds the image). The broken archive comes from the emulated
-# Docker 25.0.0 writer.
+# **Needs**: root and this project's lab: the containerd 1.7.1 of kind v0.20.0 nodes (CRI plugin
+# on) with crictl; the real dockerd 25.0.0 writes the broken archive and 25.0.1 the good one, all
+# built from source.
 #
 # **You will see**: the three records left after the failure, the CRI `ImageStatus` answer, kind's
 # decision, the cleanup commands, and `UNPACKED` turning `true` after the reload.
@@ -44,14 +44,13 @@ import shutil
 import tempfile
 import time
 
-from runbook_exec import proc, writers
+from runbook_exec import proc
 from runbook_exec.lab import open_target
-from runbook_exec.writers.source import image_from_save
 
 proc.echo_to_stdout()
 workdir = tempfile.mkdtemp(prefix="runbook-stale-state-")
 os.chdir(workdir)  # relative paths keep the echoed commands the same on every run
-lab = open_target()
+lab = open_target(docker="25.0.0", kind="v0.20.0")
 
 # %% [markdown] lang="zh"
 # ## 一次失败的 `kind load`
@@ -72,8 +71,7 @@ name = "docker.io/demo/stale:1"
 proc.echo(f"docker image inspect -f '{{{{ .Id }}}}' {built.ref}")
 image_id = lab.engine.image_id(built.ref)
 print(image_id)
-lab.engine.save([built.ref], "good.tar")  # the real dockerd 20.10's save: legacy layout
-writers.write(image_from_save("good.tar", "layers"), "broken.tar", profile="25.0.0")
+print(lab.save([built.ref], "broken.tar"))
 failed = lab.node.load("broken.tar")
 print(failed.output.rstrip())
 assert failed.error == "ctr: mismatched image rootfs and manifest layers"
@@ -97,11 +95,10 @@ assert failed.error == "ctr: mismatched image rootfs and manifest layers"
 
 # %%
 # The CRI plugin adds its image-ID record when the create event reaches it: wait for it quietly.
-proc.set_echo(None)
-deadline = time.monotonic() + 10
-while image_id not in {r.ref for r in lab.node.images()} and time.monotonic() < deadline:
-    time.sleep(0.2)
-proc.echo_to_stdout()
+with proc.quiet():
+    deadline = time.monotonic() + 10
+    while image_id not in {r.ref for r in lab.node.images()} and time.monotonic() < deadline:
+        time.sleep(0.2)
 records = lab.node.images()
 for record in records:
     print(record.ref)
@@ -115,16 +112,16 @@ assert all(c.complete and not c.unpacked for c in checks)
 # %% [markdown] lang="zh"
 # ## kubelet 看到的：镜像“存在”
 #
-# kubelet 通过 CRI 的 `ImageStatus` 询问镜像是否存在。这里直接问节点的 CRI
-# 插件。回答“存在”时，`imagePullPolicy: IfNotPresent` 的 Pod 不会去拉取，事件里写 `Container image
+# kubelet 通过 CRI 的 `ImageStatus` 询问镜像是否存在。这里用 `crictl inspecti`
+# 问节点的 CRI 插件，发出的正是同一个调用。回答“存在”时，`imagePullPolicy: IfNotPresent` 的 Pod 不会去拉取，事件里写 `Container image
 # "…" already present on machine`；随后创建容器时 CRI 需要解包，于是报 `failed to create containerd
 # container: error unpacking image: …`。
 
 # %% [markdown] lang="en"
 # ## What the kubelet sees: the image is "present"
 #
-# The kubelet asks the runtime through CRI `ImageStatus` whether an image exists; here we ask the
-# node's CRI plugin directly. With a "present" answer, a Pod with `imagePullPolicy: IfNotPresent`
+# The kubelet asks the runtime through CRI `ImageStatus` whether an image exists; here
+# `crictl inspecti` asks the node's CRI plugin with that very call. With a "present" answer, a Pod with `imagePullPolicy: IfNotPresent`
 # does not pull, its events say `Container image "…" already present on machine`, and creating
 # the container needs an unpack, which fails with
 # `failed to create containerd container: error unpacking image: …`.
@@ -138,14 +135,14 @@ assert view.present
 # ## kind 的判断：跳过这个节点
 #
 # kind 用主机上的镜像 ID 问节点（`crictl inspecti <ID>`）；如果镜像名在返回的 `repoTags`
-# 里，就认为节点已经有了这个镜像，不再加载。这里用同样的 CRI 调用复现这个判断。
+# 里，就认为节点已经有了这个镜像，不再加载。这里用同一个 crictl 命令复现这个判断。
 
 # %% [markdown] lang="en"
 # ## kind's decision: skip this node
 #
 # kind asks the node about the host's image ID (`crictl inspecti <ID>`); when the image name is
-# among the returned `repoTags`, it considers the node done and does not load again. The same CRI
-# call reproduces that decision here.
+# among the returned `repoTags`, it considers the node done and does not load again. The same
+# crictl command reproduces that decision here.
 
 # %%
 by_id = lab.node.kubelet_view(image_id)
@@ -177,15 +174,16 @@ assert lab.node.images() == [] and not after.present
 # %% [markdown] lang="zh"
 # ## 重新加载好的归档，确认已解包
 #
-# 这里用真实 dockerd 20.10 保存的旧格式归档（等同于 Docker 24 或 ≥ 25.0.1 的结果）。
+# 好归档由真实的 dockerd 25.0.1 保存：层顺序按配置来，重复层保留（moby#47161）。
 
 # %% [markdown] lang="en"
 # ## Reload a good archive and check it is unpacked
 #
-# The good archive is the real dockerd 20.10's legacy-layout save (what Docker 24 or ≥ 25.0.1
-# give you as far as this import is concerned).
+# The good archive is saved by the real dockerd 25.0.1: layers in config order, the repeated one
+# kept (moby#47161).
 
 # %%
+print(lab.save([built.ref], "good.tar", as_docker="25.0.1"))
 reloaded = lab.node.load("good.tar")
 print(reloaded.output.rstrip())
 assert reloaded.ok
@@ -198,7 +196,7 @@ print(lab.node.kubelet_view(name))
 # %% [markdown] lang="zh"
 # ## 结论
 #
-# - 种子文章说“加载失败，节点却认为镜像已存在”，这一点成立：containerd 1.6/1.7
+# - “加载失败，节点却认为镜像已存在”确有其事：containerd 1.6/1.7
 #   先写记录后解包，失败不回滚；
 # - kubelet 和 kind 问的都是 CRI 插件，所以两者都被误导：Pod 反复报 `error unpacking image`，`kind
 #   load` 跳过节点；
@@ -207,8 +205,8 @@ print(lab.node.kubelet_view(name))
 # %% [markdown] lang="en"
 # ## Conclusion
 #
-# - The seed article's "the load failed, yet the node thinks the image exists" holds: containerd
-#   1.6/1.7 writes the records before unpacking and does not roll them back;
+# - "The load failed, yet the node thinks the image exists" is real: containerd 1.6/1.7 writes
+#   the records before unpacking and does not roll them back;
 # - the kubelet and kind both ask the CRI plugin, so both are fooled: the Pod keeps failing with
 #   `error unpacking image` and `kind load` skips the node;
 # - cleaning up means removing every record, then loading a good archive.

@@ -13,7 +13,7 @@ import shlex
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -41,6 +41,17 @@ def set_echo(echo: Echo | None) -> None:
     Runbooks echo to stdout (:func:`echo_to_stdout`)."""
     global _echo
     _echo = echo
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """Echo nothing inside the block (steps a reader need not repeat); restored on error."""
+    global _echo
+    saved, _echo = _echo, None
+    try:
+        yield
+    finally:
+        _echo = saved
 
 
 def echo(line: str) -> None:

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from runbook_exec.errors import LabError
-from runbook_exec.lab import cri
 from runbook_exec.lab.results import (
     ImportResult,
     KubeletView,
@@ -81,33 +80,6 @@ def test_import_result_error_is_ctr_line(name: str, error: str) -> None:
 
 def test_import_result_ok_has_no_error() -> None:
     assert ImportResult(0, "unpacking x (sha256:1)...done\n", command="c").error == ""
-
-
-def test_cri_request_encoding() -> None:
-    assert cri.encode_image_status_request("a:1") == b"\x0a\x05\x0a\x03a:1"
-    long_ref = "r" * 200  # lengths above 127 take a two-byte varint
-    encoded = cri.encode_image_status_request(long_ref)
-    assert encoded[:5] == b"\x0a\xcb\x01\x0a\xc8"
-
-
-def test_cri_decodes_captured_image_status() -> None:
-    image = cri.decode_image_status_response(
-        (SAMPLES / "cri-image-status-present.bin").read_bytes()
-    )
-    assert image is not None
-    assert image.id == DROP_CONFIG
-    assert image.repo_tags == ("docker.io/library/demo:drop",)
-    assert image.repo_digests == (f"docker.io/library/import-2026-11-27@{DROP_MANIFEST}",)
-    assert image.size > 0
-
-
-def test_cri_empty_response_means_absent() -> None:
-    assert cri.decode_image_status_response(b"") is None
-
-
-def test_cri_rejects_truncated_response() -> None:
-    with pytest.raises(LabError, match="truncated"):
-        cri.decode_image_status_response(b"\x0a\x10abc")
 
 
 def test_crictl_inspecti_present_matches_cri_view() -> None:

@@ -15,7 +15,6 @@ found; partial directories of dead builds are swept at the next build.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hashlib
 import json
 import os
@@ -49,9 +48,18 @@ def cache_root() -> Path:
     return Path(base) / "runbook-exec" / "engines"
 
 
+# Bump when _go_build changes the way it builds (flags), so every engine builds anew.
+_RECIPE = 1
+# The table fields that change the binaries; notes and sources do not.
+_RECIPE_FIELDS = ("module", "module_version", "go", "binaries", "tags", "ldflags", "pin_from",
+                  "cgo")
+
+
 def build_key(spec: EngineSpec) -> str:
-    """A short hash of the recipe: the table entry and the committed pins."""
-    h = hashlib.sha256(json.dumps(dataclasses.asdict(spec), sort_keys=True).encode())
+    """A short hash of the recipe: the fields of the table entry that change the binaries,
+    and the committed pins."""
+    fields = {f: getattr(spec, f) for f in _RECIPE_FIELDS}
+    h = hashlib.sha256(json.dumps({"recipe": _RECIPE, **fields}, sort_keys=True).encode())
     for name in ("go.mod", "go.sum"):
         path = pin_dir(spec) / name
         if not path.is_file():
@@ -151,7 +159,21 @@ def build(spec: EngineSpec, *, progress: Progress | None = None) -> Built:
             partial.rename(final)
     finally:
         shutil.rmtree(partial, ignore_errors=True)
+    _remove_superseded(root, spec, final)
     return Built(spec, final, provenance)
+
+
+def _remove_superseded(root: Path, spec: EngineSpec, keep: Path) -> None:
+    """Builds of the same engine from older pins: nothing finds them any more."""
+    for other in root.glob(f"{spec.name}-*"):
+        if other == keep:
+            continue
+        try:
+            name = json.loads((other / PROVENANCE).read_text())["name"]
+        except (OSError, ValueError, KeyError):
+            continue
+        if name == spec.name:  # dockerd-25.0.0-* also matches dockerd-25.0.0-rc.1-*
+            shutil.rmtree(other, ignore_errors=True)
 
 
 def _go_build(spec: EngineSpec, out: Path, progress: Progress | None) -> None:

@@ -84,8 +84,11 @@ def render_go_mod(spec: EngineSpec, upstream: str) -> str:
     # Every upstream requirement, direct and indirect: with module graph pruning (go >= 1.17)
     # the main module must name each module that provides a package, or Go compiles it
     # without knowing its go version (as Go 1.16).
-    lines += [f"\t{mod} {ver}" for mod, ver in requires if mod not in own]
+    subs = {mod: ver for mod, (ver, _why) in spec.substitutes.items()}
+    lines += [f"\t{mod} {subs.get(mod, ver)}" for mod, ver in requires if mod not in own]
     lines.append(")")
+    for mod, (ver, why) in spec.substitutes.items():
+        lines.append(f"// {mod} {ver} stands in for upstream's pin: {why}")
     kept = [r for r in replaces if not _is_local(r)]
     if kept:
         lines += ["", "replace ("] + [f"\t{r}" for r in kept] + [")"]
@@ -113,20 +116,27 @@ def write_pins(spec: EngineSpec, *, timeout: float = 1800) -> Path:
         raise EngineError(f"{spec.name}: {spec.module_at} has no {spec.pin_from}; fix the table")
     (work / "go.mod").write_text(render_go_mod(spec, upstream_file.read_text()))
     (work / "go.sum").write_text("")
-    # go list loads every package the build needs, so go.sum gets exactly their sums.
-    argv = [go, "list", "-deps", "-tags", ",".join(spec.tags), *spec.binaries.values()]
+    # go list -deps loads every package the build needs, so go.sum gets their zip sums;
+    # go list -m all adds the go.mod sum of every module in the graph (Go 1.20 compiles a
+    # dependency whose go.mod sum is missing as Go 1.16 instead of failing).
     unchecked: set[str] = set()
-    while True:
-        result = proc.run(argv, timeout=timeout, env=env, cwd=work, echo=False, check=False)
-        if result.ok:
-            break
-        # Some pseudo-versions moby vendored are served by the proxy but unknown to its
-        # checksum database mirror; their sums then come from the downloaded zip alone.
-        missing = set(_SUMDB_404.findall(result.output)) - unchecked
-        if not missing:
-            raise EngineError(f"{spec.name}: step 'pin': go list failed:\n{result.output[-2000:]}")
-        unchecked |= missing
-        env["GONOSUMDB"] = ",".join(sorted(unchecked))
+    for argv in (
+        [go, "list", "-deps", "-tags", ",".join(spec.tags), *spec.binaries.values()],
+        [go, "list", "-m", "all"],
+    ):
+        while True:
+            result = proc.run(argv, timeout=timeout, env=env, cwd=work, echo=False, check=False)
+            if result.ok:
+                break
+            # Some versions upstream pinned are served by the proxy but unknown to its
+            # checksum database mirror; their sums then come from the downloaded files alone.
+            missing = set(_SUMDB_404.findall(result.output)) - unchecked
+            if not missing:
+                raise EngineError(
+                    f"{spec.name}: step 'pin': {argv[1]} {argv[2]} failed:\n{result.output[-2000:]}"
+                )
+            unchecked |= missing
+            env["GONOSUMDB"] = ",".join(sorted(unchecked))
     if unchecked:
         note = "".join(f"// not in the checksum database mirror: {m}\n" for m in sorted(unchecked))
         mod = work / "go.mod"
@@ -134,7 +144,9 @@ def write_pins(spec: EngineSpec, *, timeout: float = 1800) -> Path:
     return work
 
 
-_SUMDB_404 = re.compile(r"verifying module: ([^@\s]+)@[^:]+: reading \S+/sumdb/\S+: 404")
+_SUMDB_404 = re.compile(
+    r"verifying (?:module|go\.mod): ([^@\s]+)@\S+: reading \S+/sumdb/\S+: 404"
+)
 
 
 def _json_field(text: str, key: str) -> str:

@@ -15,6 +15,7 @@ Where the Go version comes from:
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 # Build tags that avoid cgo headers this machine lacks (btrfs, devicemapper, zfs).
@@ -48,6 +49,8 @@ class EngineSpec:
     ldflags: tuple[str, ...] = ()
     pin_from: str = "go.mod"
     companions: dict[str, str] = field(default_factory=dict)
+    # upstream requirements replaced by another published version, each with its reason
+    substitutes: dict[str, tuple[str, str]] = field(default_factory=dict)
     cgo: bool = False
     go_source: str = ""
     note: str = ""
@@ -103,8 +106,19 @@ def _containerd(version: str, go: str, kind_release: str) -> EngineSpec:
     )
 
 
+_BUILDKIT_0117 = (
+    "v0.11.6",
+    "moby v24.0.7 vendors buildkit v0.11.7-0.20230908085316-d3e6c1360f6e, a commit on the "
+    "v0.11 branch that the module proxy refuses (403); v0.11.6 is the nearest release. "
+    "BuildKit is dockerd's builder only: image/tarexport (docker save) does not import it.",
+)
+
 ENGINES: tuple[EngineSpec, ...] = (
-    _moby("24.0.7", "1.20.10"),
+    dataclasses.replace(
+        _moby("24.0.7", "1.20.10"),
+        substitutes={"github.com/moby/buildkit": _BUILDKIT_0117},
+        note=_BUILDKIT_0117[1],
+    ),
     _moby("25.0.0-rc.1", "1.21.5"),
     _moby("25.0.0", "1.21.6"),
     _moby("25.0.1", "1.21.6"),

@@ -35,7 +35,7 @@ import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 FORMAT = 1
 LEDGER_NAME = "ledger.json"
@@ -74,6 +74,8 @@ class Record(TypedDict):
     cells: int
     failure: Failure | None
     environment: dict[str, str]
+    # engine name -> {"module", "go", "digest"} for each real binary the runbook's lab ran
+    engines: NotRequired[dict[str, dict[str, object]]]
     package_version: str
     git_commit: str
     cache_key: str

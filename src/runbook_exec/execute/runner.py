@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..errors import RunbookExecError
 from . import ledger
 from .fingerprint import CacheInputs, git_commit
 from .ledger import Failure, FailureKind, Record
@@ -178,7 +179,23 @@ def _still_valid(previous: Record | None, key: str, build_dir: Path) -> bool:
         and previous.get("status") == "passed"
         and previous.get("cache_key") == key
         and ledger.executed_path(build_dir, previous["name"]).is_file()
+        and engines_unchanged(previous.get("engines") or {})
     )
+
+
+def engines_unchanged(recorded: dict[str, Any]) -> bool:
+    """Whether every engine a runbook ran is still built with the same binaries: an engine
+    rebuilt from other pins (or gone) makes its earlier outputs stale."""
+    from .. import engines
+
+    for name, entry in recorded.items():
+        try:
+            built = engines.find(engines.spec(name))
+        except RunbookExecError:
+            return False
+        if built is None or built.digest != entry.get("digest"):
+            return False
+    return True
 
 
 async def _execute(
@@ -261,7 +278,15 @@ async def _execute(
             failure = fail("interrupted", "interrupted (Ctrl-C) before it finished")
         except Exception as exc:  # a broken runbook must not stop the others
             failure = fail("executor", _error_line(type(exc).__name__, str(exc)))
-    return _write_outcome(runbook, nb, key, options, inputs, commit, started, clock, failure)
+        used = engine_uses(scratch.engines_used)
+    return _write_outcome(runbook, nb, key, options, inputs, commit, started, clock, failure,
+                          used)
+
+
+def engine_uses(path: Path) -> dict[str, Any]:
+    from ..engines import used
+
+    return dict(sorted(used(path).items()))
 
 
 class _DeadlineExceeded(Exception):
@@ -305,6 +330,7 @@ def _write_outcome(
     started: datetime,
     clock: float,
     failure: Failure | None,
+    engines_used: dict[str, Any],
 ) -> Record:
     duration = round(time.monotonic() - clock, 3)
     record: Record = {
@@ -317,6 +343,7 @@ def _write_outcome(
         "cells": sum(1 for c in nb.cells if c.cell_type == "code") if nb is not None else 0,
         "failure": failure,
         "environment": dict(inputs.environment),
+        "engines": engines_used,
         "package_version": __version__,
         "git_commit": commit,
         "cache_key": key,

@@ -20,6 +20,7 @@ from pathlib import Path
 from types import TracebackType
 
 from .. import proc
+from ..engines.usage import ENV as ENGINES_USED_ENV
 from ..errors import CommandError, MissingDependencyError
 
 MARKER = "RUNBOOK_EXEC_SCRATCH"
@@ -55,12 +56,19 @@ class Scratch:
         self.close()
 
     @property
+    def engines_used(self) -> Path:
+        """The file the kernel's lab records its engines in (read after the run)."""
+        return self.root / "engines-used.jsonl"
+
+    @property
     def env(self) -> dict[str, str]:
         """The kernel's environment: ours, with a private TMPDIR and the sweep marker."""
         env = dict(os.environ)
         env["TMPDIR"] = str(self.tmp)
         env[MARKER] = str(self.root)
         env["RUNBOOK_NAME"] = self.name
+        # the lab appends each engine it starts here (runbook_exec.engines.usage)
+        env[ENGINES_USED_ENV] = str(self.engines_used)
         # Output of the lab's echo must reach the notebook in order, not in 8 KiB chunks.
         env["PYTHONUNBUFFERED"] = "1"
         return env

@@ -160,9 +160,13 @@ class Containerd:
     with it even if this process is SIGKILLed; it also gets SIGTERM when its parent dies.
     """
 
-    def __init__(self, base: Path, *, cri: bool, ready_timeout: float = 15.0) -> None:
+    def __init__(
+        self, base: Path, *, cri: bool, ready_timeout: float = 15.0, bindir: Path | None = None
+    ) -> None:
         self.base = base
         self.cri = cri
+        # a built engine's bin dir (containerd, ctr, shim); None: the system's containerd
+        self.bindir = bindir
         self.ready_timeout = ready_timeout
         self.address = base / "containerd.sock"
         self.log = base / "containerd.log"
@@ -180,8 +184,9 @@ class Containerd:
 
     def start(self) -> None:
         require_root("the sandbox containerd")
-        binary = find_binary("containerd")
-        self.ctr = find_binary("ctr")
+        path = f"{self.bindir}:{os.environ.get('PATH', '/usr/bin:/bin')}" if self.bindir else None
+        binary = find_binary("containerd", path=path)
+        self.ctr = find_binary("ctr", path=path)
         config = self.base / "config.toml"
         config.write_text(render_config(self.base, cri=self.cri), encoding="utf-8")
         if self.cri:
@@ -191,7 +196,9 @@ class Containerd:
         unshare = shutil.which("unshare")
         if unshare is not None:
             argv = [unshare, "--mount", "--propagation", "private", *argv]
-        self._proc = proc.spawn(argv, log=self.log)
+        # containerd finds its shim (containerd-shim-runc-v2) on PATH: the engine's first.
+        env = dict(os.environ, PATH=path) if path else None
+        self._proc = proc.spawn(argv, log=self.log, env=env)
         self._wait_ready()
 
     def _wait_ready(self) -> None:

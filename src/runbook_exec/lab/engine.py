@@ -1,7 +1,8 @@
 """A Docker engine for the lab, through the ``docker`` SDK.
 
-:class:`Engine` is a throwaway dockerd 20.10 (vfs, no iptables, no bridge) with its own
-data root, exec root, socket, pid file and a private containerd, all in one temp dir.
+:class:`Engine` is a throwaway dockerd of a chosen Docker release, built from moby's module
+at that tag (:mod:`runbook_exec.engines`), with no iptables and no bridge, its own data
+root, exec root, socket, pid file and a private containerd, all in one temp dir.
 It builds small ``FROM scratch`` images with the legacy builder (what
 ``DOCKER_BUILDKIT=0 docker build`` uses) and saves them exactly as ``docker save`` does.
 """
@@ -12,6 +13,7 @@ import atexit
 import contextlib
 import io
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -23,10 +25,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from .. import proc
+from .. import engines, proc
 from ..errors import LabError
 from ._containerd import Containerd, make_workdir, remove_workdir
-from ._deps import find_binary, require_root
+from ._deps import require_root
 
 SHORT_EXEC_PREFIX = "runbook-x-"
 
@@ -146,9 +148,43 @@ class EngineOps:
             with contextlib.suppress(docker.errors.ImageNotFound):
                 self.client.images.remove(ref, force=True)
 
+    def load(self, path: str | Path) -> None:
+        """``docker load -i PATH``."""
+        proc.echo(proc.quote_argv(["docker", "load", "-i", str(path)]))
+        with Path(path).open("rb") as fh:
+            self.client.images.load(fh)
+
+    def has(self, ref: str) -> bool:
+        """Whether the engine has an image called ``ref``."""
+        import docker.errors
+
+        try:
+            self.client.images.get(ref)
+        except docker.errors.ImageNotFound:
+            return False
+        return True
+
+    def version(self) -> str:
+        """The engine's version (``docker version --format '{{.Server.Version}}'``)."""
+        return str(self.client.version()["Version"])
+
     def image_id(self, ref: str) -> str:
         """``docker image inspect -f {{ .Id }} REF`` (kind's first step)."""
         return str(self.client.images.get(ref).id)
+
+
+# The Docker release a runbook gets unless it names one: the last one before 25.0.0's change.
+DEFAULT_DOCKER = "24.0.7"
+
+
+def docker_major(version: str) -> int:
+    return int(version.split(".", 1)[0])
+
+
+def engine_containerd(docker: str) -> str:
+    """The containerd behind a sandbox dockerd: 1.7 for Docker 24/25 (their static packages
+    shipped 1.6/1.7), 2.3 for Docker 29 (its containerd image store needs containerd 2)."""
+    return "containerd-2.3.4" if docker_major(docker) >= 29 else "containerd-1.7.24"
 
 
 def dockerd_major(version_output: str) -> int:
@@ -171,11 +207,22 @@ def daemon_json(base: Path, major: int) -> str:
 
 
 class Engine(EngineOps):
-    """A sandbox dockerd. ``with Engine() as engine:`` or ``start()`` … ``close()``."""
+    """A sandbox dockerd of Docker release ``docker``, built from moby's module at that tag,
+    with the docker CLI of the same release. ``with Engine("25.0.0") as engine:`` or
+    ``start()`` … ``close()``.
+
+    Releases before 29 run the graphdriver store (vfs, as overlay2 cannot stack on the lab's
+    own storage); 29 runs the containerd image store, the default of a fresh install."""
 
     name = "sandbox"
 
-    def __init__(self, *, ready_timeout: float = 30.0) -> None:
+    def __init__(self, docker: str = DEFAULT_DOCKER, *, ready_timeout: float = 30.0) -> None:
+        self.docker = docker
+        dockerd_spec, cli_spec = engines.docker_engines(docker)
+        self.dockerd_engine = engines.require(dockerd_spec)
+        self.cli_engine = engines.require(cli_spec)
+        self.containerd_engine = engines.require(engines.spec(engine_containerd(docker)))
+        self.containerd_store = docker_major(docker) >= 29
         self.ready_timeout = ready_timeout
         self.startup_seconds: float | None = None
         self.client: Any = None
@@ -206,12 +253,15 @@ class Engine(EngineOps):
         if self._base is not None:
             return self
         require_root("the sandbox Docker engine")
-        dockerd = find_binary("dockerd")
+        dockerd = str(self.dockerd_engine.bin("dockerd"))
         began = time.monotonic()
         self._base = base = make_workdir("runbook-engine-")
         atexit.register(self.close)
         try:
-            self._containerd = Containerd(base / "c", cri=False, ready_timeout=self.ready_timeout)
+            self._containerd = Containerd(
+                base / "c", cri=False, ready_timeout=self.ready_timeout,
+                bindir=self.containerd_engine.bindir,
+            )
             (base / "c").mkdir()
             self._containerd.start()
             major = dockerd_major(proc.run([dockerd, "--version"], timeout=10, echo=False).stdout)
@@ -228,12 +278,15 @@ class Engine(EngineOps):
                 "--iptables=false",
                 "--ip6tables=false",
                 "--bridge=none",
-                "--storage-driver=vfs",
             ]
+            if not self.containerd_store:
+                argv.append("--storage-driver=vfs")
             unshare = shutil.which("unshare")
             if unshare is not None:
                 argv = [unshare, "--mount", "--propagation", "private", *argv]
-            self._dockerd = proc.spawn(argv, log=base / "dockerd.log")
+            # dockerd finds runc and the containerd shim on PATH
+            env = dict(os.environ, PATH=f"{self.containerd_engine.bindir}:{os.environ['PATH']}")
+            self._dockerd = proc.spawn(argv, log=base / "dockerd.log", env=env)
             self._wait_ready()
         except BaseException:
             self.close()
@@ -255,7 +308,7 @@ class Engine(EngineOps):
                 )
             if self.socket.exists():
                 try:
-                    self.client = docker.DockerClient(base_url=url, timeout=60)
+                    self.client = docker.DockerClient(base_url=url, timeout=60, version="auto")
                     self.client.ping()
                     return
                 except docker.errors.DockerException:
@@ -268,6 +321,21 @@ class Engine(EngineOps):
                     f"its log ends:\n{_tail(self.root / 'dockerd.log')}"
                 )
             time.sleep(0.05)
+
+    @property
+    def description(self) -> str:
+        """One line for outputs: which real dockerd and which image store."""
+        store = "containerd image store" if self.containerd_store else "graphdriver store (vfs)"
+        spec = self.dockerd_engine.spec
+        return f"dockerd {self.docker} ({spec.module_at}, go{spec.go}), {store}"
+
+    def cli(self, *args: str, timeout: float = 300.0, check: bool = True) -> proc.Result:
+        """Run the real docker CLI of this release against this engine (``docker ARGS``)."""
+        env = dict(os.environ, DOCKER_HOST=f"unix://{self.socket}",
+                   DOCKER_CONFIG=str(self.root / "cli-config"))
+        argv = [str(self.cli_engine.bin("docker")), *args]
+        return proc.run(argv, timeout=timeout, check=check, env=env, display=["docker", *args],
+                        merge_stderr=True)
 
     def close(self) -> None:
         """Stop dockerd and its containerd, remove their directory (idempotent)."""

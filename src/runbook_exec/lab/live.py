@@ -21,8 +21,8 @@ from typing import Any, Protocol
 from .. import proc
 from ..errors import LabError
 from ._deps import find_binary
-from .engine import BuiltImage, Engine, EngineOps
-from .node import NAMESPACE, Node, import_args
+from .engine import DEFAULT_DOCKER, BuiltImage, Engine, EngineOps
+from .node import DEFAULT_KIND, NAMESPACE, Node, import_args
 from .results import (
     CheckRecord,
     ImageRecord,
@@ -220,6 +220,19 @@ def choose_target(env: Mapping[str, str], clusters: list[str] | None) -> Choice:
     return Choice("live", f"{ENV_TARGET}=live and kind cluster {name!r} exists", name)
 
 
+@dataclass(frozen=True)
+class Saved:
+    """A ``docker save`` archive and who wrote it: a real engine, or the model of a release."""
+
+    path: Path
+    docker: str
+    by: str
+    real: bool
+
+    def __str__(self) -> str:
+        return f"{self.path}: written by {self.by}"
+
+
 @dataclass
 class Target:
     """A node and an engine to drive, and why they were chosen. Close it when done."""
@@ -230,11 +243,61 @@ class Target:
     engine: Any
     cluster: str = ""
     _closers: list[Any] = field(default_factory=list, repr=False)
+    _engines: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def kind_load(self, ref: str, archive: str | Path) -> ImportResult:
         """What ``kind load docker-image REF`` does: save REF to ``archive``, import it."""
         self.engine.save([ref], archive)
         return self.node.load(archive)  # type: ignore[no-any-return]
+
+    def engine_for(self, docker: str) -> Any:
+        """The sandbox engine of Docker release ``docker`` (started on first use)."""
+        if self.kind != "sandbox":
+            raise LabError("engine_for() starts sandbox engines; the live target has one Docker")
+        if getattr(self.engine, "docker", None) == docker:
+            return self.engine
+        if docker not in self._engines:
+            engine = Engine(docker).start()
+            self._closers.append(engine.close)
+            self._engines[docker] = engine
+        return self._engines[docker]
+
+    def save(
+        self, refs: list[str] | str, path: str | Path, *, as_docker: str | None = None
+    ) -> Saved:
+        """``docker save REFS`` as Docker release ``as_docker`` writes it (default: the
+        target's own engine).
+
+        On the sandbox the real dockerd of that release answers: images built in the main
+        engine are moved into it first (``docker save`` | ``docker load``, which keeps their
+        IDs). On the live target a release other than the reader's own Docker can only be
+        modelled (:mod:`runbook_exec.writers`); the answer says which it was.
+        """
+        names = [refs] if isinstance(refs, str) else list(refs)
+        dest = Path(path)
+        if self.kind == "sandbox":
+            engine = self.engine_for(as_docker) if as_docker else self.engine
+            if engine is not self.engine:
+                self._transfer(names, engine)
+            engine.save(names, dest)
+            return Saved(dest, engine.docker, f"real {engine.description}", True)
+        own = self.engine.version()
+        if as_docker is None or as_docker == own:
+            self.engine.save(names, dest)
+            return Saved(dest, own, f"your Docker {own}", True)
+        return _model_save(self.engine, names, dest, as_docker)
+
+    def _transfer(self, names: list[str], engine: Any) -> None:
+        missing = [n for n in names if not engine.has(_bare(n))]
+        if not missing:
+            return
+        handoff = dest_dir(engine) / "handoff.tar"
+        try:
+            with proc.quiet():
+                self.engine.save([_bare(n) for n in missing], handoff)
+                engine.load(handoff)
+        finally:
+            handoff.unlink(missing_ok=True)
 
     def close(self) -> None:
         while self._closers:
@@ -252,6 +315,32 @@ class Target:
         self.close()
 
 
+def _bare(ref: str) -> str:
+    """``name@sha256:…`` → ``name`` (what is moved between engines is the tagged image)."""
+    return ref.split("@", 1)[0]
+
+
+def dest_dir(engine: Any) -> Path:
+    return Path(engine.root)
+
+
+def _model_save(engine: Any, names: list[str], dest: Path, docker: str) -> Saved:
+    from .. import writers
+    from ..writers.source import image_from_save
+
+    work = dest.with_name(dest.name + ".model")
+    work.mkdir(exist_ok=True)
+    try:
+        with proc.quiet():
+            engine.save(names, work / "source.tar")
+        image = image_from_save(work / "source.tar", work / "layers")
+        writers.write(image, dest, profile=docker, seed=writers.SEED_25_SHUFFLED)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    by = f"the model of docker save {docker} (runbook_exec.writers; no real {docker} here)"
+    return Saved(dest, docker, by, False)
+
+
 def kind_clusters() -> list[str] | None:
     """``kind get clusters``, or None when kind is not installed."""
     if shutil.which("kind") is None:
@@ -262,8 +351,17 @@ def kind_clusters() -> list[str] | None:
     return parse_kind_lines(res.stdout) if res.ok else []
 
 
-def open_target(env: Mapping[str, str] | None = None, *, engine: bool = True) -> Target:
-    """Open the sandbox (default) or live target, print which and why, and return it."""
+def open_target(
+    env: Mapping[str, str] | None = None,
+    *,
+    engine: bool = True,
+    docker: str = DEFAULT_DOCKER,
+    kind: str = DEFAULT_KIND,
+) -> Target:
+    """Open the sandbox (default) or live target, print which and why, and return it.
+
+    On the sandbox the node runs the containerd of kind release ``kind`` and the engine is
+    the real dockerd of Docker release ``docker``, both built from source."""
     env = os.environ if env is None else env
     choice = choose_target(env, kind_clusters())
     print(f"target: {choice.kind} — {choice.reason}", flush=True)
@@ -279,15 +377,17 @@ def open_target(env: Mapping[str, str] | None = None, *, engine: bool = True) ->
         target = Target("live", choice.reason, LiveNode(node_name), live_engine, choice.cluster)
         target._closers.append(live_engine.close)
         return target
-    node = Node().start()
+    node = Node(kind=kind).start()
     target = Target("sandbox", choice.reason, node, None)
     target._closers.append(node.close)
+    print(f"node: {node.description}", flush=True)
     if engine:
         try:
-            sandbox_engine = Engine().start()
+            sandbox_engine = Engine(docker).start()
         except BaseException:
             target.close()
             raise
         target.engine = sandbox_engine
         target._closers.append(sandbox_engine.close)
+        print(f"engine: {sandbox_engine.description}", flush=True)
     return target

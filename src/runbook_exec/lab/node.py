@@ -10,13 +10,14 @@ that CRI plugin, the way the kubelet does.
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import time
 from pathlib import Path
 from types import TracebackType
 
-from .. import proc
+from .. import engines, proc
+from ..engines import Built
 from ..errors import LabError
-from . import cri
 from ._containerd import Containerd, make_workdir, remove_workdir
 from .results import (
     CheckRecord,
@@ -25,11 +26,16 @@ from .results import (
     KubeletView,
     is_unpacked,
     parse_check,
+    parse_crictl_inspecti,
     parse_images,
     parse_import,
+    strip_host_noise,
 )
 
 NAMESPACE = "k8s.io"
+# The seed's kind release: its nodes run containerd 1.7.1.
+DEFAULT_KIND = "v0.20.0"
+CRICTL = "crictl-1.36.0"
 SNAPSHOTTER = "overlayfs"
 
 
@@ -56,11 +62,26 @@ class Node:
 
     name = "sandbox"
 
-    def __init__(self, *, ready_timeout: float = 15.0) -> None:
+    def __init__(self, *, kind: str = DEFAULT_KIND, ready_timeout: float = 15.0) -> None:
+        self.kind = kind
+        # the containerd this kind release's nodes run, built from its module
+        self.engine: Built = engines.require(engines.node_containerd(kind))
+        # crictl, what kind's presence check and the kubelet's tooling use
+        self.crictl_engine: Built = engines.require(engines.spec(CRICTL))
         self.ready_timeout = ready_timeout
         self.startup_seconds: float | None = None
         self._daemon: Containerd | None = None
         self._base: Path | None = None
+
+    @property
+    def containerd_version(self) -> str:
+        """The node's containerd release, e.g. ``1.7.1``."""
+        return self.engine.spec.version
+
+    @property
+    def description(self) -> str:
+        """One line for outputs: which kind release's node and which real containerd."""
+        return f"kind {self.kind} node: containerd {self.containerd_version} (built from source)"
 
     # lifetime -----------------------------------------------------------------
     def start(self) -> Node:
@@ -70,7 +91,9 @@ class Node:
         began = time.monotonic()
         self._base = make_workdir("runbook-node-")
         try:
-            self._daemon = Containerd(self._base, cri=True, ready_timeout=self.ready_timeout)
+            self._daemon = Containerd(
+                self._base, cri=True, ready_timeout=self.ready_timeout, bindir=self.engine.bindir
+            )
             atexit.register(self.close)
             self._daemon.start()
         except BaseException:
@@ -134,7 +157,7 @@ class Node:
         """Run ``ctr ARGS`` against this node; the echo omits the private ``--address``."""
         daemon = self._require()
         argv = [daemon.ctr, "--address", str(daemon.address), *args]
-        return proc.run(
+        res = proc.run(
             argv,
             timeout=timeout,
             check=check,
@@ -142,6 +165,7 @@ class Node:
             display=["ctr", *args],
             merge_stderr=True,
         )
+        return dataclasses.replace(res, stdout=strip_host_noise(res.stdout))
 
     def load(self, archive: str | Path, *, timeout: float = 600.0) -> ImportResult:
         """Import ``archive`` exactly as kind does; a failure is returned, not raised."""
@@ -169,10 +193,22 @@ class Node:
             raise LabError("remove() needs at least one image reference")
         return self.ctr("-n", NAMESPACE, "images", "rm", *refs)
 
+    def crictl(self, *args: str, timeout: float = 60.0, check: bool = True) -> proc.Result:
+        """Run the real ``crictl ARGS`` against this node's CRI socket (as kind does inside a
+        node); the echo omits the private ``--runtime-endpoint``."""
+        daemon = self._require()
+        argv = [str(self.crictl_engine.bin("crictl")),
+                f"--runtime-endpoint=unix://{daemon.address}",
+                f"--image-endpoint=unix://{daemon.address}", "--timeout=20s", *args]
+        res = proc.run(argv, timeout=timeout, check=check, display=["crictl", *args],
+                       merge_stderr=True)
+        return dataclasses.replace(res, stdout=strip_host_noise(res.stdout))
+
     def kubelet_view(self, ref: str) -> KubeletView:
-        """What the kubelet sees for ``ref``: the CRI plugin's ``ImageStatus`` answer."""
-        image, api = cri.image_status(self.address, ref)
-        return KubeletView.from_cri(ref, image, source=f"CRI {api}/ImageStatus")
+        """What the kubelet (and kind's presence check) sees for ``ref``: the CRI plugin's
+        ``ImageStatus`` answer, asked with ``crictl inspecti``."""
+        res = self.crictl("inspecti", ref, check=False)
+        return parse_crictl_inspecti(ref, res.returncode, res.stdout)
 
 
 def _kind_form(path: Path) -> str:

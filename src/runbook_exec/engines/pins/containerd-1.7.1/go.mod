@@ -145,3 +145,5 @@ require (
 replace (
 	github.com/AdaLogics/go-fuzz-headers => github.com/AdamKorcz/go-fuzz-headers-1 v0.0.0-20230111232327-1f10f66a31bf
 )
+
+// not in the checksum database mirror: github.com/AdamKorcz/go-fuzz-headers-1
