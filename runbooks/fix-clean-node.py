@@ -16,7 +16,8 @@
 # 都因此认为镜像“已存在”。完整的来龙去脉见[残留状态](../errors/already-present.md)的运行手册，
 # 这里只做修复：找出残留记录 → 删除 → 重新加载好的归档 → 确认已解包。
 #
-# 需要：root、containerd、dockerd（实验环境自带）。
+# 需要：root；实验环境里从源码构建的 dockerd 25.0.0 / 25.0.3、kind v0.20.0 节点的 containerd 1.7.1
+# 和 crictl。
 
 # %% [markdown] lang="en"
 # # Fix: remove the stale image records from the node
@@ -27,35 +28,33 @@
 # runbook; this one is the fix: find the stale records → remove them → load a good archive
 # → confirm it is unpacked.
 #
-# Needs: root, containerd, dockerd (the lab starts its own).
+# Needs: root; the lab's dockerd 25.0.0 / 25.0.3 built from source, the containerd 1.7.1 of kind
+# v0.20.0 nodes, and crictl.
 
 # %%
 import re
 import shutil
 from pathlib import Path
 
-from runbook_exec import proc, writers
+from runbook_exec import proc
 from runbook_exec.lab import open_target
-from runbook_exec.writers.source import image_from_save
 
 proc.echo_to_stdout()
-target = open_target()
+target = open_target(docker="25.0.0", kind="v0.20.0")
 node, engine = target.node, target.engine
 work = Path("clean-work")
 work.mkdir(exist_ok=True)
 
 # %% [markdown] lang="zh"
-# 先制造残留状态：Docker 25.0.0 保存的带重复层的镜像，导入失败。
+# 先制造残留状态：真实的 Docker 25.0.0 保存一个带重复层的镜像，导入失败。
 
 # %% [markdown] lang="en"
-# First, the stale state: an image with a repeated layer saved as Docker 25.0.0 does; the
+# First, the stale state: the real Docker 25.0.0 saves an image with a repeated layer; the
 # import fails.
 
 # %%
 built = engine.build("demo:v1", [b"base", b"app", b"base", b"entry"])
-engine.save([built.ref], work / "source.tar")
-image = image_from_save(work / "source.tar", work / "layers")
-writers.write(image, work / "broken.tar", profile="25.0.0", seed=writers.SEED_25_SHUFFLED)
+print(target.save([built.ref], work / "broken.tar"))
 print(node.load(work / "broken.tar").error)
 
 # %% [markdown] lang="zh"
@@ -87,14 +86,14 @@ print(node.kubelet_view(built.ref))
 assert not node.kubelet_view(built.ref).present
 
 # %% [markdown] lang="zh"
-# 再加载一个好的归档（这里用 Docker 25.0.3 的写法），确认已解包、镜像 ID 与构建时一致。
+# 再加载一个好的归档（这里由真实的 Docker 25.0.3 保存），确认已解包、镜像 ID 与构建时一致。
 
 # %% [markdown] lang="en"
-# Load a good archive (Docker 25.0.3's, here) and confirm it is unpacked with the image ID
+# Load a good archive (saved by the real Docker 25.0.3 here) and confirm it is unpacked with the image ID
 # it was built with.
 
 # %%
-writers.write(image, work / "good.tar", profile="25.0.3")
+print(target.save([built.ref], work / "good.tar", as_docker="25.0.3"))
 res = node.load(work / "good.tar")
 unpacked = node.unpacked("docker.io/library/demo:v1")
 view = node.kubelet_view(built.ref)

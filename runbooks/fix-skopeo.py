@@ -12,37 +12,36 @@
 # # 修复：用 skopeo 转换归档
 #
 # skopeo 的 `docker-archive:` 读取方读的是 `manifest.json`，而 Docker 25.0.0
-# 写对的恰恰是这一半，所以 `skopeo copy docker-archive:坏归档 docker-archive:新归档:完整名称`
-# 能得到一个旧布局的好归档，镜像 ID 不变。本手册还检查了原文推荐的 `oci-archive:`
+# 写对的恰恰是这套元数据，所以 `skopeo copy docker-archive:坏归档 docker-archive:新归档:完整名称`
+# 能得到一个旧布局的好归档，镜像 ID 不变。本手册还检查了网上流传的 `oci-archive:`
 # 写法：它会重新序列化配置（镜像 ID 变了）、把层压缩成 gzip；名称不写全时原样存成 `demo:v1`，kubelet
 # 按 `docker.io/library/demo:v1` 找不到它。最后给出改正后的命令。
 #
-# 需要：root、containerd、dockerd、skopeo（实验环境自带）。Docker 25.0.0 的归档由写出器模拟生成。
+# 需要：root、skopeo；实验环境里从源码构建的 dockerd 25.0.0 和 kind v0.20.0 节点的 containerd 1.7.1。
 
 # %% [markdown] lang="en"
 # # Fix: convert the archive with skopeo
 #
-# skopeo's `docker-archive:` reader reads `manifest.json`, the half Docker 25.0.0 got
+# skopeo's `docker-archive:` reader reads `manifest.json`, the metadata Docker 25.0.0 got
 # right, so `skopeo copy docker-archive:BROKEN docker-archive:NEW:FULL-NAME` yields a good
-# archive in the older layout with the same image ID. This runbook also checks the seed
-# article's `oci-archive:` form: it re-serialises the config (a new image ID) and gzips the
+# archive in the older layout with the same image ID. This runbook also checks the
+# `oci-archive:` form often given as the fix: it re-serialises the config (a new image ID) and gzips the
 # layers; with an unqualified name it stores `demo:v1` as-is, which the kubelet, looking for
 # `docker.io/library/demo:v1`, does not find. Then the corrected command.
 #
-# Needs: root, containerd, dockerd, skopeo (the lab starts its own daemons). The Docker
-# 25.0.0 archive comes from the writer.
+# Needs: root, skopeo; the lab's dockerd 25.0.0 built from source and the containerd 1.7.1 of
+# kind v0.20.0 nodes.
 
 # %%
 import shutil
 from pathlib import Path
 
-from runbook_exec import proc, writers
+from runbook_exec import proc
 from runbook_exec.archive.reader import blob_path, open_archive
 from runbook_exec.lab import open_target
-from runbook_exec.writers.source import image_from_save
 
 proc.echo_to_stdout()
-target = open_target()
+target = open_target(docker="25.0.0", kind="v0.20.0")
 node, engine = target.node, target.engine
 work = Path("skopeo-work")
 work.mkdir(exist_ok=True)
@@ -66,21 +65,19 @@ def oci_summary(path: Path) -> tuple[str, list[str], list[str]]:
 
 
 # %% [markdown] lang="zh"
-# 一个 5 层的镜像，按 Docker 25.0.0 的方式保存成 `in.tar`（固定种子，层顺序被打乱），kind
-# 的导入失败。
+# 一个 5 层、第 3 层重复第 1 层的镜像，由真实的 Docker 25.0.0 保存成 `in.tar`（重复层被合并，
+# 每次都失败），kind 的导入失败。
 
 # %% [markdown] lang="en"
-# A 5-layer image saved as Docker 25.0.0 does into `in.tar` (a fixed seed that shuffles the
-# layers); kind's import fails.
+# A 5-layer image whose third layer repeats the first, saved by the real Docker 25.0.0 into
+# `in.tar` (the repeat is collapsed, every time); kind's import fails.
 
 # %%
-built = engine.build("demo:v1", [b"l0", b"l1", b"l2", b"l3", b"l4"])
-engine.save([built.ref], work / "source.tar")
-image = image_from_save(work / "source.tar", work / "layers")
-writers.write(image, work / "in.tar", profile="25.0.0", seed=writers.SEED_25_SHUFFLED)
+built = engine.build("demo:v1", [b"l0", b"l1", b"l0", b"l3", b"l4"])
+print(target.save([built.ref], work / "in.tar"))
 broken = node.load(work / "in.tar")
 print(broken.error)
-assert broken.error.startswith("ctr: wrong diff id calculated on extraction")
+assert broken.error == "ctr: mismatched image rootfs and manifest layers"
 
 # %% [markdown] lang="zh"
 # 修复：`docker-archive:` 进、`docker-archive:` 出，目标名写全。然后像 `kind load image-archive
@@ -103,10 +100,10 @@ print("same image ID as the built image:", view.image_id == built.image_id)
 assert good.ok and node.unpacked(ref) and view.image_id == built.image_id
 
 # %% [markdown] lang="zh"
-# 原文的写法换成本地来源是 `oci-archive:`（原文的 `docker://` 需要镜像仓库）。名称不写全：
+# 网上常见的写法换成本地来源是 `oci-archive:`（它原本的 `docker://` 来源需要镜像仓库）。名称不写全：
 
 # %% [markdown] lang="en"
-# The seed article's form, with a local source, is `oci-archive:` (its `docker://` source
+# The commonly posted form, with a local source, is `oci-archive:` (its `docker://` source
 # needs a registry). With an unqualified name:
 
 # %%

@@ -11,36 +11,37 @@
 # %% [markdown] lang="zh"
 # # 修复：升级 Docker 到 25.0.1 / 25.0.3
 #
-# 这个运行手册对比同一个镜像在 Docker 25.0.0、25.0.1、25.0.3 下保存出的归档，交给 kind
-# 的导入命令：25.0.0 失败，25.0.1 成功并且解包；按摘要保存（`IMAGE@sha256:...`）在 25.0.1
-# 仍然失败，25.0.3 才修好。最后演示升级的坑：升级之前失败过一次的节点，残留记录还在，kind 会跳过它。
+# 这个运行手册把同一个镜像交给真实的 Docker 25.0.0、25.0.1、25.0.2、25.0.3 保存，再交给 kind
+# 的导入命令：25.0.0 失败，25.0.1 成功并且解包；按摘要保存（`IMAGE@sha256:...`）在 25.0.1 和 25.0.2
+# 仍然失败，25.0.3 才修好。中间演示升级的坑：升级之前失败过一次的节点，残留记录还在，kind 会跳过它。
 #
-# 需要：root、containerd、dockerd（实验环境自带）。Docker 25.x 的归档由写出器按对应 tag 的 moby
-# 源码模拟生成。
+# 需要：root；实验环境里从源码构建的 dockerd 25.0.0…25.0.3、kind v0.20.0 节点的 containerd 1.7.1，
+# 以及实验环境自己的镜像仓库（按摘要保存需要仓库给出的摘要）。
 
 # %% [markdown] lang="en"
 # # Fix: upgrade Docker to 25.0.1 / 25.0.3
 #
-# This runbook saves one image as Docker 25.0.0, 25.0.1 and 25.0.3 would, and feeds each
-# archive to kind's import command: 25.0.0 fails, 25.0.1 imports and unpacks; a save by
-# digest (`IMAGE@sha256:...`) still fails on 25.0.1 and is fixed in 25.0.3. Last, the
-# upgrade's pitfall: a node that failed before the upgrade keeps a stale record, and kind
-# skips it.
+# This runbook has the real Docker 25.0.0, 25.0.1, 25.0.2 and 25.0.3 save one image and feeds
+# each archive to kind's import command: 25.0.0 fails, 25.0.1 imports and unpacks; a save by
+# digest (`IMAGE@sha256:...`) still fails on 25.0.1 and 25.0.2 and is fixed in 25.0.3. On the
+# way, the upgrade's pitfall: a node that failed before the upgrade keeps a stale record, and
+# kind skips it.
 #
-# Needs: root, containerd, dockerd (the lab starts its own). The Docker 25.x archives come
-# from the writers, which follow the moby source at each tag.
+# Needs: root; the lab's dockerd 25.0.0 … 25.0.3 built from source, the containerd 1.7.1 of kind
+# v0.20.0 nodes, and the lab's own registry (a save by digest needs the digest a registry gives).
 
 # %%
+import json
 import re
 import shutil
+import tarfile
 from pathlib import Path
 
-from runbook_exec import proc, writers
+from runbook_exec import proc
 from runbook_exec.lab import open_target
-from runbook_exec.writers.source import image_from_save
 
 proc.echo_to_stdout()
-target = open_target()
+target = open_target(docker="25.0.0", kind="v0.20.0")
 node, engine = target.node, target.engine
 work = Path("upgrade-work")  # relative: printed commands stay the same run to run
 work.mkdir(exist_ok=True)
@@ -55,8 +56,6 @@ work.mkdir(exist_ok=True)
 
 # %%
 built = engine.build("demo:v1", [b"base", b"app", b"base", b"config", b"entry"])
-engine.save([built.ref], work / "source.tar")
-image = image_from_save(work / "source.tar", work / "layers")
 ref = "docker.io/library/" + built.ref
 print("image ID", built.image_id[:19], "layers", len(built.diff_ids),
       "distinct", len(set(built.diff_ids)))
@@ -68,7 +67,7 @@ print("image ID", built.image_id[:19], "layers", len(built.diff_ids),
 # Docker 25.0.0: fails.
 
 # %%
-writers.write(image, work / "v25.0.0.tar", profile="25.0.0", seed=writers.SEED_25_SHUFFLED)
+print(target.save([built.ref], work / "v25.0.0.tar"))
 broken = node.load(work / "v25.0.0.tar")
 print(broken.error)
 assert broken.error == "ctr: mismatched image rootfs and manifest layers"
@@ -100,30 +99,36 @@ assert view.present and ref in view.repo_tags and not node.unpacked(ref)
 # %%
 stale = [r.ref for r in node.images()]
 node.remove(*stale)
-writers.write(image, work / "v25.0.1.tar", profile="25.0.1")
+print(target.save([built.ref], work / "v25.0.1.tar", as_docker="25.0.1"))
 fixed = node.load(work / "v25.0.1.tar")
 print("exit status", fixed.returncode, "| unpacked:", node.unpacked(ref))
 print(node.kubelet_view(built.ref))
 assert fixed.ok and node.unpacked(ref) and node.kubelet_view(built.ref).image_id == built.image_id
 
 # %% [markdown] lang="zh"
-# 按摘要保存（`docker save demo@sha256:...`）：25.0.1 写出的 `index.json` 里 `"manifests":
-# null`，containerd
+# 按摘要保存（`docker save demo@sha256:...`）：镜像要有仓库摘要，所以先推送到实验环境的仓库，
+# 再由各个版本的 dockerd 拉取。25.0.1 和 25.0.2 写出的 `index.json` 里 `"manifests": null`，containerd
 # 找不到任何镜像（[moby#47210](https://github.com/moby/moby/issues/47210)）；25.0.3 修复。
 
 # %% [markdown] lang="en"
-# Saved by digest (`docker save demo@sha256:...`): 25.0.1 writes `"manifests": null` into
-# `index.json` and containerd finds no image at all
+# Saved by digest (`docker save demo@sha256:...`): the image needs a repo digest, so it is pushed
+# to the lab's registry and pulled by each release's dockerd. 25.0.1 and 25.0.2 write
+# `"manifests": null` into `index.json` and containerd finds no image at all
 # ([moby#47210](https://github.com/moby/moby/issues/47210)); 25.0.3 fixes it.
 
 # %%
 by_digest = {}
-for profile in ("25.0.1", "25.0.3"):
-    out = work / f"by-digest-{profile}.tar"
-    writers.write(image, out, profile=profile, by_digest=True)
-    by_digest[profile] = node.load(out)
-    print(profile, "->", by_digest[profile].error or "imported")
+for release in ("25.0.1", "25.0.2", "25.0.3"):
+    digest_ref = target.pulled(built.ref, as_docker=release)
+    out = work / f"by-digest-{release}.tar"
+    target.save([digest_ref], out, as_docker=release)
+    with tarfile.open(out) as tar:
+        index = json.load(tar.extractfile("index.json"))  # type: ignore[arg-type]
+    by_digest[release] = node.load(out)
+    print(f"{release}: index.json manifests = {json.dumps(index['manifests'])[:60]}… ->",
+          by_digest[release].error or "imported")
 assert by_digest["25.0.1"].error == "ctr: image might be filtered out"
+assert by_digest["25.0.2"].error == "ctr: image might be filtered out"
 assert by_digest["25.0.3"].ok
 
 # %% [markdown] lang="zh"

@@ -163,7 +163,8 @@ assert rc1_layers == [] and rc1.error == "ctr: mismatched image rootfs and manif
 # %% [markdown] lang="zh"
 # ## 归档“损坏”了吗？没有：`docker load` 能读
 #
-# 先从引擎里删掉这个镜像，再把 25.0.0 写出的归档 `docker load` 回同一个 dockerd 25.0.0。`docker load`
+# 先从引擎里删掉这个镜像，再把 25.0.0 写出的归档 `docker load` 回同一个 dockerd
+# 25.0.0。`docker load`
 # 读的是 `manifest.json`，这套元数据是对的。
 
 # %% [markdown] lang="en"

@@ -16,7 +16,8 @@
 # on machine`，kind 下一次 `kind load` 也会跳过这个节点。然后按 kind
 # 节点上的原样命令清理、重新加载好的归档、确认已解包。
 #
-# **需要**：root；本项目的实验环境：kind v0.20.0 节点里的 containerd 1.7.1（开启 CRI 插件）和 crictl，
+# **需要**：root；本项目的实验环境：kind v0.20.0 节点里的 containerd 1.7.1（开启 CRI
+# 插件）和 crictl，
 # 真实的 dockerd 25.0.0 写出坏归档、25.0.1 写出好归档，都从源码构建。
 #
 # **你会看到**：失败后的三条记录、CRI 的 `ImageStatus` 回答、kind 的判断、清理命令，以及重新加载后
@@ -113,7 +114,8 @@ assert all(c.complete and not c.unpacked for c in checks)
 # ## kubelet 看到的：镜像“存在”
 #
 # kubelet 通过 CRI 的 `ImageStatus` 询问镜像是否存在。这里用 `crictl inspecti`
-# 问节点的 CRI 插件，发出的正是同一个调用。回答“存在”时，`imagePullPolicy: IfNotPresent` 的 Pod 不会去拉取，事件里写 `Container image
+# 问节点的 CRI 插件，发出的正是同一个调用。回答“存在”时，`imagePullPolicy: IfNotPresent`
+# 的 Pod 不会去拉取，事件里写 `Container image
 # "…" already present on machine`；随后创建容器时 CRI 需要解包，于是报 `failed to create containerd
 # container: error unpacking image: …`。
 
@@ -121,7 +123,8 @@ assert all(c.complete and not c.unpacked for c in checks)
 # ## What the kubelet sees: the image is "present"
 #
 # The kubelet asks the runtime through CRI `ImageStatus` whether an image exists; here
-# `crictl inspecti` asks the node's CRI plugin with that very call. With a "present" answer, a Pod with `imagePullPolicy: IfNotPresent`
+# `crictl inspecti` asks the node's CRI plugin with that very call. With a "present" answer,
+# a Pod with `imagePullPolicy: IfNotPresent`
 # does not pull, its events say `Container image "…" already present on machine`, and creating
 # the container needs an unpack, which fails with
 # `failed to create containerd container: error unpacking image: …`.

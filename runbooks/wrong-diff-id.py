@@ -17,7 +17,8 @@
 # 节点上已经有这条层链时，打乱顺序的归档也能“导入成功”。
 #
 # **需要**：root；本项目的实验环境：从源码构建、用 Go 1.21.6 编译的 dockerd 25.0.0（与发布版相同的
-# Go，所以 map 的遍历方式也相同），以及 kind v0.20.0 节点里的 containerd 1.7.1。每次保存的顺序是随机的，
+# Go，所以 map 的遍历方式也相同），以及 kind v0.20.0 节点里的 containerd
+# 1.7.1。每次保存的顺序是随机的，
 # 所以这里反复保存，直到各得到一份打乱的和一份顺序正确的归档。
 #
 # **你会看到**：清单顺序与配置顺序的对照；`apply failure, attempting cleanup` 和最后的 `ctr:`
@@ -27,7 +28,8 @@
 # # Reproducing `ctr: wrong diff id calculated on extraction`
 #
 # **What this shows**: for a 5-layer image without repeated layers, the real Docker 25.0.0 writes
-# the OCI manifest's layers in Go map iteration order. When that order is shuffled, kind's import command
+# the OCI manifest's layers in Go map iteration order. When that order is shuffled, kind's
+# import command
 # ends with this error; when it happens to be right, the same image imports fine. Finally a trap:
 # a node that already has the layer chain "imports" the shuffled archive without complaint.
 #

@@ -148,6 +148,28 @@ class EngineOps:
             with contextlib.suppress(docker.errors.ImageNotFound):
                 self.client.images.remove(ref, force=True)
 
+    def push(self, ref: str, registry: str) -> str:
+        """``docker tag REF REGISTRY/REF`` + ``docker push``; returns the pushed reference."""
+        remote = f"{registry}/{ref}"
+        proc.echo(proc.quote_argv(["docker", "tag", ref, remote]))
+        self.client.images.get(ref).tag(remote)
+        proc.echo(proc.quote_argv(["docker", "push", remote]))
+        for line in self.client.images.push(remote, stream=True, decode=True):
+            if "error" in line:
+                raise LabError(f"docker push {remote} failed: {line['error']}")
+        return remote
+
+    def pull(self, ref: str, *, platform: str | None = None) -> str:
+        """``docker pull [--platform P] REF``; returns the image's repo digest reference."""
+        argv = ["docker", "pull", *(["--platform", platform] if platform else []), ref]
+        proc.echo(proc.quote_argv(argv))
+        repo, _, tag = ref.rpartition(":")
+        image = self.client.images.pull(repo, tag=tag, platform=platform)
+        digests = [d for d in image.attrs.get("RepoDigests") or () if d.startswith(repo + "@")]
+        if not digests:
+            raise LabError(f"docker pull {ref} gave no repo digest")
+        return str(digests[0])
+
     def load(self, path: str | Path) -> None:
         """``docker load -i PATH``."""
         proc.echo(proc.quote_argv(["docker", "load", "-i", str(path)]))

@@ -288,16 +288,36 @@ class Target:
         return _model_save(self.engine, names, dest, as_docker)
 
     def _transfer(self, names: list[str], engine: Any) -> None:
-        missing = [n for n in names if not engine.has(_bare(n))]
+        missing = [n for n in names if not engine.has(n)]
         if not missing:
             return
         handoff = dest_dir(engine) / "handoff.tar"
         try:
             with proc.quiet():
-                self.engine.save([_bare(n) for n in missing], handoff)
+                self.engine.save(missing, handoff)
                 engine.load(handoff)
         finally:
             handoff.unlink(missing_ok=True)
+
+    def registry(self) -> Any:
+        """The lab's registry (started on first use; sandbox only)."""
+        if self.kind != "sandbox":
+            raise LabError("the lab registry belongs to the sandbox target")
+        if "registry" not in self._engines:
+            from .registry import Registry
+
+            reg = Registry().start()
+            self._closers.append(reg.close)
+            self._engines["registry"] = reg
+        return self._engines["registry"]
+
+    def pulled(self, ref: str, *, as_docker: str | None = None) -> str:
+        """Push ``ref`` from the main engine to the lab registry and pull it into the engine
+        of ``as_docker``: the image then has a repo digest, as a pulled image does. Returns
+        ``REGISTRY/NAME@sha256:…``."""
+        remote = self.engine.push(ref, self.registry().host)
+        engine = self.engine_for(as_docker) if as_docker else self.engine
+        return str(engine.pull(remote))
 
     def close(self) -> None:
         while self._closers:
@@ -313,11 +333,6 @@ class Target:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-
-def _bare(ref: str) -> str:
-    """``name@sha256:…`` → ``name`` (what is moved between engines is the tagged image)."""
-    return ref.split("@", 1)[0]
 
 
 def dest_dir(engine: Any) -> Path:

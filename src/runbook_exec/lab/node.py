@@ -197,9 +197,12 @@ class Node:
         """Run the real ``crictl ARGS`` against this node's CRI socket (as kind does inside a
         node); the echo omits the private ``--runtime-endpoint``."""
         daemon = self._require()
-        argv = [str(self.crictl_engine.bin("crictl")),
-                f"--runtime-endpoint=unix://{daemon.address}",
-                f"--image-endpoint=unix://{daemon.address}", "--timeout=20s", *args]
+        config = self.root / "crictl.yaml"
+        if not config.exists():
+            # what a kind node has in /etc/crictl.yaml, pointed at this node's socket
+            config.write_text(f"runtime-endpoint: unix://{daemon.address}\n"
+                              f"image-endpoint: unix://{daemon.address}\ntimeout: 20\n")
+        argv = [str(self.crictl_engine.bin("crictl")), f"--config={config}", *args]
         res = proc.run(argv, timeout=timeout, check=check, display=["crictl", *args],
                        merge_stderr=True)
         return dataclasses.replace(res, stdout=strip_host_noise(res.stdout))

@@ -1,0 +1,134 @@
+"""The lab's own registry: distribution v3 built from source, on a private 127.0.0.1 port.
+
+Nothing can be pulled from the internet here, so a "pulled" image is one an engine pushed
+to this registry and pulled back: that is what gives an image its repo digest
+(``docker save IMAGE@sha256:…``) and what lets Docker 29 hold only some platforms of a
+multi-platform index. Docker treats ``127.0.0.0/8`` as an insecure registry by default, so
+no daemon flag is needed.
+"""
+
+from __future__ import annotations
+
+import atexit
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from types import TracebackType
+
+from .. import engines, proc
+from ..errors import LabError
+from ._containerd import make_workdir, remove_workdir
+
+REGISTRY = "registry-3.1.2"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def render_config(root: Path, port: int) -> str:
+    """distribution's config.yml: filesystem storage under ``root``, HTTP on loopback."""
+    return "\n".join([
+        "version: 0.1",
+        "log:",
+        "  level: warn",
+        "  accesslog:",
+        "    disabled: true",
+        "storage:",
+        "  filesystem:",
+        f"    rootdirectory: {root / 'data'}",
+        "  delete:",
+        "    enabled: true",
+        "http:",
+        f"  addr: 127.0.0.1:{port}",
+        "",
+    ])
+
+
+class Registry:
+    """``with Registry() as reg:`` — ``reg.host`` is ``127.0.0.1:<port>``."""
+
+    def __init__(self, *, ready_timeout: float = 15.0) -> None:
+        self.engine = engines.require(engines.spec(REGISTRY))
+        self.ready_timeout = ready_timeout
+        self.port = 0
+        self._base: Path | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def host(self) -> str:
+        if not self.port:
+            raise LabError("the lab registry is not running; call start() first")
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def description(self) -> str:
+        spec = self.engine.spec
+        return f"registry {spec.version} ({spec.module_at}, go{spec.go}) on {self.host}"
+
+    def start(self) -> Registry:
+        if self._proc is not None:
+            return self
+        self._base = base = make_workdir("runbook-registry-")
+        atexit.register(self.close)
+        try:
+            self.port = _free_port()
+            config = base / "config.yml"
+            config.write_text(render_config(base, self.port), encoding="utf-8")
+            argv = [str(self.engine.bin("registry")), "serve", str(config)]
+            self._proc = proc.spawn(argv, log=base / "registry.log")
+            self._wait_ready(base / "registry.log")
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def _wait_ready(self, log: Path) -> None:
+        deadline = time.monotonic() + self.ready_timeout
+        url = f"http://{self.host}/v2/"
+        while True:
+            assert self._proc is not None
+            if self._proc.poll() is not None:
+                raise LabError(f"the registry exited while starting; its log: {_tail(log)}")
+            try:
+                with urllib.request.urlopen(url, timeout=2) as res:  # noqa: S310 (loopback)
+                    if res.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            if time.monotonic() > deadline:
+                raise LabError(f"the registry did not answer on {url}; its log: {_tail(log)}")
+            time.sleep(0.05)
+
+    def close(self) -> None:
+        atexit.unregister(self.close)
+        if self._proc is not None:
+            proc.stop(self._proc, grace=5.0)
+            self._proc = None
+        base, self._base = self._base, None
+        if base is not None:
+            remove_workdir(base)
+        self.port = 0
+
+    def __enter__(self) -> Registry:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _tail(path: Path, lines: int = 10) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
