@@ -89,7 +89,8 @@ assert not node.kubelet_view(built.ref).present
 # 再加载一个好的归档（这里由真实的 Docker 25.0.3 保存），确认已解包、镜像 ID 与构建时一致。
 
 # %% [markdown] lang="en"
-# Load a good archive (saved by the real Docker 25.0.3 here) and confirm it is unpacked with the image ID
+# Load a good archive (saved by the real Docker 25.0.3 here) and confirm it is unpacked with
+# the image ID
 # it was built with.
 
 # %%

@@ -17,7 +17,8 @@
 # 写法：它会重新序列化配置（镜像 ID 变了）、把层压缩成 gzip；名称不写全时原样存成 `demo:v1`，kubelet
 # 按 `docker.io/library/demo:v1` 找不到它。最后给出改正后的命令。
 #
-# 需要：root、skopeo；实验环境里从源码构建的 dockerd 25.0.0 和 kind v0.20.0 节点的 containerd 1.7.1。
+# 需要：root、skopeo；实验环境里从源码构建的 dockerd 25.0.0 和 kind v0.20.0 节点的
+# containerd 1.7.1。
 
 # %% [markdown] lang="en"
 # # Fix: convert the archive with skopeo
@@ -25,7 +26,8 @@
 # skopeo's `docker-archive:` reader reads `manifest.json`, the metadata Docker 25.0.0 got
 # right, so `skopeo copy docker-archive:BROKEN docker-archive:NEW:FULL-NAME` yields a good
 # archive in the older layout with the same image ID. This runbook also checks the
-# `oci-archive:` form often given as the fix: it re-serialises the config (a new image ID) and gzips the
+# `oci-archive:` form often given as the fix: it re-serialises the config (a new image ID)
+# and gzips the
 # layers; with an unqualified name it stores `demo:v1` as-is, which the kubelet, looking for
 # `docker.io/library/demo:v1`, does not find. Then the corrected command.
 #

@@ -107,7 +107,8 @@ assert fixed.ok and node.unpacked(ref) and node.kubelet_view(built.ref).image_id
 
 # %% [markdown] lang="zh"
 # 按摘要保存（`docker save demo@sha256:...`）：镜像要有仓库摘要，所以先推送到实验环境的仓库，
-# 再由各个版本的 dockerd 拉取。25.0.1 和 25.0.2 写出的 `index.json` 里 `"manifests": null`，containerd
+# 再由各个版本的 dockerd 拉取。25.0.1 和 25.0.2 写出的 `index.json` 里
+# `"manifests": null`，containerd
 # 找不到任何镜像（[moby#47210](https://github.com/moby/moby/issues/47210)）；25.0.3 修复。
 
 # %% [markdown] lang="en"

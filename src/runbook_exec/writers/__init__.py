@@ -18,12 +18,13 @@ from typing import Any
 from ..archive.model import Image
 from ..archive.writer import write_atomically
 from ..errors import ArchiveError
+from .gomap import p_in_order
 from .profiles import PROFILES, SEED_25_IN_ORDER, SEED_25_SHUFFLED, Profile
 from .save_c8d import write_c8d
 from .save_v24 import write_v24
 from .save_v25 import write_v25
 
-__all__ = ["PROFILES", "Profile", "SEED_25_IN_ORDER", "SEED_25_SHUFFLED", "write"]
+__all__ = ["PROFILES", "Profile", "SEED_25_IN_ORDER", "SEED_25_SHUFFLED", "p_in_order", "write"]
 
 
 def write(
