@@ -107,10 +107,12 @@ def _containerd(version: str, go: str, kind_release: str) -> EngineSpec:
 
 
 _BUILDKIT_0117 = (
-    "v0.11.6",
+    "v0.11.7-0.20230723230859-616c3f613b54",
     "moby v24.0.7 vendors buildkit v0.11.7-0.20230908085316-d3e6c1360f6e, a commit on the "
-    "v0.11 branch that the module proxy refuses (403); v0.11.6 is the nearest release. "
-    "BuildKit is dockerd's builder only: image/tarexport (docker save) does not import it.",
+    "v0.11 branch that the module proxy refuses (403); the one moby v24.0.6 vendored, six "
+    "weeks earlier on the same branch, stands in (v0.11.6 does not compile against 24.0.7's "
+    "image-spec). BuildKit is dockerd's builder only: image/tarexport (docker save) does "
+    "not import it.",
 )
 
 ENGINES: tuple[EngineSpec, ...] = (

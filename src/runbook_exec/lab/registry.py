@@ -25,10 +25,20 @@ from ._containerd import make_workdir, remove_workdir
 REGISTRY = "registry-3.1.2"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+# The registry's usual port, so references printed by a runbook stay the same run to run;
+# when it is taken (another runbook's registry), any free port.
+PREFERRED_PORT = 5000
+
+
+def _free_port(preferred: int = PREFERRED_PORT) -> int:
+    for port in (preferred, 0):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(s.getsockname()[1])
+    raise LabError("no free TCP port on 127.0.0.1 for the lab registry")
 
 
 def render_config(root: Path, port: int) -> str:

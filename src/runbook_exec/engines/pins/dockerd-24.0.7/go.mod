@@ -56,7 +56,7 @@ require (
 	github.com/klauspost/compress v1.17.2
 	github.com/miekg/dns v1.1.43
 	github.com/mistifyio/go-zfs/v3 v3.0.1
-	github.com/moby/buildkit v0.11.6
+	github.com/moby/buildkit v0.11.7-0.20230723230859-616c3f613b54
 	github.com/moby/ipvs v1.1.0
 	github.com/moby/locker v1.0.1
 	github.com/moby/patternmatcher v0.6.0
@@ -189,6 +189,6 @@ require (
 	google.golang.org/protobuf v1.28.1
 	k8s.io/klog/v2 v2.80.1
 )
-// github.com/moby/buildkit v0.11.6 stands in for upstream's pin: moby v24.0.7 vendors buildkit v0.11.7-0.20230908085316-d3e6c1360f6e, a commit on the v0.11 branch that the module proxy refuses (403); v0.11.6 is the nearest release. BuildKit is dockerd's builder only: image/tarexport (docker save) does not import it.
+// github.com/moby/buildkit v0.11.7-0.20230723230859-616c3f613b54 stands in for upstream's pin: moby v24.0.7 vendors buildkit v0.11.7-0.20230908085316-d3e6c1360f6e, a commit on the v0.11 branch that the module proxy refuses (403); the one moby v24.0.6 vendored, six weeks earlier on the same branch, stands in (v0.11.6 does not compile against 24.0.7's image-spec). BuildKit is dockerd's builder only: image/tarexport (docker save) does not import it.
 
 // not in the checksum database mirror: github.com/moby/swarmkit/v2
