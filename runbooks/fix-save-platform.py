@@ -13,12 +13,13 @@
 #
 # 开启 containerd 镜像存储后（Docker Engine 29 全新安装的默认值），`docker save`
 # 导出镜像的整个多平台索引，但跳过从未拉取过的子清单；kind 的 `--all-platforms` 让 ctr
-# 逐个读取所有子清单，于是报 `content digest ...: not found`。本手册用 Docker 29
-# 的写出器复现，确认节点上没有留下记录，说明 `--local` 为什么帮不上忙，然后演示修复：`docker save
-# --platform` 只导出一个平台。
+# 逐个读取所有子清单，于是报 `content digest ...: not found`。本手册用真实的 Docker 29
+# 拉取一个多平台镜像，复现这个失败；说明 `--local` 为什么帮不上忙；然后演示两种修复：用真实的
+# docker CLI
+# 执行 `docker save --platform`，以及关掉 containerd 镜像存储。
 #
-# 需要：root、containerd、dockerd（实验环境自带）。Docker 29 的归档由写出器按 [moby
-# 源码](https://github.com/moby/moby/blob/docker-v29.0.0/daemon/containerd/image_exporter.go)模拟生成，单平台保存由本手册里的函数按同一文件的逻辑模拟。
+# 需要：root；实验环境里从源码构建的 dockerd 29.8.1 和 docker CLI 29.8.1、buildx、distribution
+# 仓库，以及 kind v0.20.0 和 v0.33.0 节点的 containerd（1.7.1 和 2.3.4）。
 
 # %% [markdown] lang="en"
 # # Fix: save one platform under Docker 29 / the containerd image store
@@ -26,133 +27,146 @@
 # With the containerd image store (the default on fresh Docker Engine 29 installs),
 # `docker save` exports the image's whole multi-platform index but skips child manifests
 # that were never pulled; kind's `--all-platforms` makes ctr read every child, hence
-# `content digest ...: not found`. This runbook reproduces it with the Docker 29 writer,
-# checks that no record is left on the node, shows why `--local` cannot help, and then the
-# fix: `docker save --platform` exports a single platform.
+# `content digest ...: not found`. This runbook has the real Docker 29 pull a multi-platform
+# image and reproduces the failure, shows why `--local` cannot help, and then both fixes:
+# `docker save --platform` with the real docker CLI, and the containerd image store turned off.
 #
-# Needs: root, containerd, dockerd (the lab starts its own). The Docker 29 archive comes
-# from the writer, which follows the
-# [moby
-# source](https://github.com/moby/moby/blob/docker-v29.0.0/daemon/containerd/image_exporter.go);
-# the single-platform save is modelled by a function in this runbook after the same file.
+# Needs: root; the lab's dockerd 29.8.1 and docker CLI 29.8.1, buildx and the distribution
+# registry, all built from source, and the containerd of kind v0.20.0 and v0.33.0 nodes (1.7.1
+# and 2.3.4).
 
 # %%
 import shutil
 from pathlib import Path
 
-from runbook_exec import proc, writers
-from runbook_exec.archive.reader import blob_path, open_archive
-from runbook_exec.lab import open_target
-from runbook_exec.writers.source import image_from_save
+from runbook_exec import proc
+from runbook_exec.archive.reader import open_archive
+from runbook_exec.lab import Engine, Node, open_target
 
 proc.echo_to_stdout()
-target = open_target()
+target = open_target(docker="29.8.1", kind="v0.33.0")
 node, engine = target.node, target.engine
 work = Path("platform-work")
 work.mkdir(exist_ok=True)
+KINDS = ("v0.20.0", "v0.33.0")
 
 # %% [markdown] lang="zh"
-# 构建镜像，按 Docker 29（containerd
-# 镜像存储）的方式保存：顶层是一个多平台索引，本机平台的清单在归档里，另一个平台的不在。
+# 用 buildx 构建一个 `linux/amd64` + `linux/arm64` 的镜像并推送到实验环境的仓库，再由一个全新的
+# Docker 29 拉取：它只拉本机平台（amd64）的内容。然后 `docker save`，也就是 `kind load docker-image`
+# 在主机上做的那一步。
 
 # %% [markdown] lang="en"
-# Build an image and save it as Docker 29 with the containerd image store does: the top
-# entry is a multi-platform index; the host platform's manifest is in the archive, the
-# other platform's is not.
+# Build a `linux/amd64` + `linux/arm64` image with buildx, push it to the lab's registry, and
+# pull it with a fresh Docker 29: only the host platform's (amd64) content arrives. Then
+# `docker save`, the step `kind load docker-image` runs on the host.
 
 # %%
-built = engine.build("demo:v1", [b"l0", b"l1", b"l2"])
-engine.save([built.ref], work / "source.tar")
-image = image_from_save(work / "source.tar", work / "layers")
-writers.write(image, work / "v29.tar", profile="29-containerd-store")
-with open_archive(work / "v29.tar") as ar:
+ref = f"{target.registry().host}/demo/multi:v1"
+with proc.quiet():
+    engine.buildx_push(ref, [b"l0", b"l1", b"l2"], platforms=["linux/amd64", "linux/arm64"],
+                       provenance=False)
+print(f"$ docker buildx build --platform linux/amd64,linux/arm64 --push -t {ref} .")
+puller = Engine("29.8.1").start()
+puller.pull(ref)
+print(puller.cli("save", "-o", str(work / "all.tar"), ref).output, end="")
+with open_archive(work / "all.tar") as ar:
     top = ar.read_json("index.json")["manifests"][0]
-    children = ar.read_json(blob_path(top["digest"]))["manifests"]
+    children = ar.read_json(f"blobs/sha256/{top['digest'][7:]}")["manifests"]
     for child in children:
         platform = child["platform"]["os"] + "/" + child["platform"]["architecture"]
         print(platform, child["digest"][:19], "in archive:", ar.blob(child["digest"]) is not None)
+missing = [c["digest"] for c in children if c["platform"]["architecture"] != "amd64"]
 
 # %% [markdown] lang="zh"
-# kind 的导入命令：失败，并且节点上没有留下任何记录（失败发生在创建记录之前）。
+# kind 的导入命令：在 containerd 1.7.1 和 2.3.4 的节点上都失败，
+# 节点上不留记录（失败发生在创建记录之前）。
 
 # %% [markdown] lang="en"
-# kind's import command: it fails, and no record is left on the node (the failure comes
-# before any record is created).
+# kind's import command: it fails on the containerd 1.7.1 and 2.3.4 nodes alike, and no record is
+# left (the failure comes before any record is created).
 
 # %%
-res = node.load(work / "v29.tar")
-print(res.error)
-missing = [c["digest"] for c in children if c["platform"]["architecture"] != "amd64"]
-assert res.error == f"ctr: content digest {missing[0]}: not found"
-print("records on the node:", [r.ref for r in node.images()])
-assert node.images() == []
+for kind in KINDS:
+    with Node(kind=kind) as fresh:
+        res = fresh.load(work / "all.tar")
+        print(f"kind {kind} (containerd {fresh.containerd_version}):", res.error)
+        print("records on the node:", [r.ref for r in fresh.images()])
+        assert res.error.endswith(f"content digest {missing[0]}: not found")
+        assert fresh.images() == []
 
 # %% [markdown] lang="zh"
 # `--local` 不是 kind 的参数，而是 containerd 1.7 起 `ctr images import`
-# 的参数：选择在客户端导入，而不是经由 transfer 服务。本节点的 ctr 1.6 只有客户端导入（也就是
-# `--local` 所选的那条路），上面正是它失败的样子。
+# 的参数：选择在客户端导入，而不是经由 transfer 服务。kind 的命令从不传它：1.7
+# 上默认就是客户端导入（上面失败的正是这条路），2.x 上默认走 transfer 服务（2.3.4 上同样失败）。在
+# 1.7.1
+# 上强制走 transfer 服务（`--local=false`）也没用：它在读取任何内容之前就失败了，报的是另一句错。
 
 # %% [markdown] lang="en"
-# `--local` is not a kind flag but a `ctr images import` flag from containerd 1.7 on: it
-# picks the client-side import over the transfer service. This node's ctr 1.6 only has the
-# client-side import (the path `--local` selects), and that is what failed above.
+# `--local` is not a kind flag but a `ctr images import` flag from containerd 1.7 on: it picks
+# the client-side import over the transfer service. kind never passes it: on 1.7 the client-side
+# import is the default (the path that failed above), on 2.x the transfer service is (it failed
+# on 2.3.4 as well). Forcing the transfer service on 1.7.1 (`--local=false`) does not help
+# either: it fails before reading anything, with an error of its own.
 
 # %%
-help_text = node.ctr("images", "import", "--help").stdout
-print("ctr images import has --local:", "--local" in help_text)
-assert "--local" not in help_text
+with Node(kind="v0.20.0") as old:
+    help_text = old.ctr("images", "import", "--help").stdout
+local_line = next(line.strip() for line in help_text.splitlines() if "--local" in line)
+print("containerd 1.7.1:", local_line)
+with Node(kind="v0.20.0") as old:
+    res = old.ctr("--namespace=k8s.io", "images", "import", "--local=false", "--all-platforms",
+                  "--digests", "--snapshotter=overlayfs", "-", stdin=work / "all.tar",
+                  check=False)
+print(res.stdout.strip().splitlines()[-1])
+assert res.returncode != 0 and "no unpack platforms defined" in res.stdout
 
 # %% [markdown] lang="zh"
-# 修复的模型：Docker 29 在只请求一个平台时（`docker save --platform
-# linux/amd64`），把该平台的清单直接写进 `index.json`，不再导出多平台索引。写出器的 `platform=`
-# 参数按这个行为写归档。
+# 修复一：`docker save --platform linux/amd64`（docker CLI 28 起才有这个参数），只导出这一个平台，
+# 再像 `kind load image-archive one.tar` 那样导入：两个节点上都成功并且解包。
 
 # %% [markdown] lang="en"
-# The fix, modelled: when exactly one platform is requested
-# (`docker save --platform linux/amd64`), Docker 29 writes that platform's manifest straight
-# into `index.json` instead of the multi-platform index. The writer's `platform=` option
-# writes the archive that way.
+# Fix one: `docker save --platform linux/amd64` (a docker CLI flag since 28) exports just that
+# platform; importing it as `kind load image-archive one.tar` does succeeds and unpacks on both
+# nodes.
 
 # %%
-print("model of: docker save --platform linux/amd64 -o one.tar demo:v1")
-writers.write(image, work / "one.tar", profile="29-containerd-store", platform="linux/amd64")
+print(puller.cli("save", "--platform", "linux/amd64", "-o", str(work / "one.tar"), ref).output,
+      end="")
+with open_archive(work / "one.tar") as ar:
+    entries = ar.read_json("index.json")["manifests"]
+    print("index.json manifests:", [m["mediaType"] for m in entries])
+full = ref
+for kind in KINDS:
+    with Node(kind=kind) as fresh:
+        res = fresh.load(work / "one.tar")
+        unpacked = fresh.unpacked(full)
+        print(f"kind {kind}:", res.error or "imported", "| unpacked:", unpacked)
+        assert res.ok and unpacked
 
 # %% [markdown] lang="zh"
-# 像 `kind load image-archive one.tar` 那样导入：成功、已解包，镜像 ID 与构建时一致。
+# 修复二：关掉 containerd 镜像存储（`daemon.json` 里 `"features": {"containerd-snapshotter":
+# false}`）。
+# 这时 Docker 29 回到 graphdriver 存储，拉取时只存本机平台的镜像，`docker save`
+# 写出的归档只有一个平台。
 
 # %% [markdown] lang="en"
-# Import it as `kind load image-archive one.tar` does: it imports, unpacks, and keeps the
-# image ID it was built with.
+# Fix two: turn the containerd image store off (`"features": {"containerd-snapshotter": false}`
+# in `daemon.json`). Docker 29 is then back on the graphdriver store, keeps only the host
+# platform's image when it pulls, and `docker save` writes one platform.
 
 # %%
-res = node.load(work / "one.tar")
-ref = "docker.io/library/demo:v1"
-unpacked = node.unpacked(ref)
-view = node.kubelet_view(built.ref)
-print(res.error or "imported", "| unpacked:", unpacked)
-print(view)
-assert res.ok and unpacked and view.image_id == built.image_id
-
-# %% [markdown] lang="zh"
-# 另一个修复是关掉 containerd 镜像存储：这时 Docker 29 走 graphdriver 的
-# [tarexport](https://github.com/moby/moby/blob/docker-v29.0.0/daemon/internal/image/tarexport/save.go)，每个镜像只有一个平台，层按配置的顺序写出。实验环境没有
-# 29 版的这个写出器，最接近的模型是 26.1.0 的写出器：
-
-# %% [markdown] lang="en"
-# The other fix is turning the containerd image store off: Docker 29 then saves through the
-# graphdriver
-# [tarexport](https://github.com/moby/moby/blob/docker-v29.0.0/daemon/internal/image/tarexport/save.go),
-# one platform per image, layers in config order. The lab has no writer for that file at 29;
-# the closest model is the 26.1.0 writer:
+with Engine("29.8.1", containerd_store=False) as graph:
+    print("engine:", graph.description)
+    print(graph.cli("info", "-f", "{{.Driver}}").output, end="")
+    graph.pull(ref)
+    print(graph.cli("save", "-o", str(work / "graphdriver.tar"), ref).output, end="")
+for kind in KINDS:
+    with Node(kind=kind) as fresh:
+        res = fresh.load(work / "graphdriver.tar")
+        print(f"kind {kind}:", res.error or "imported", "| unpacked:", fresh.unpacked(full))
+        assert res.ok
 
 # %%
-node.remove(*[r.ref for r in node.images()])
-writers.write(image, work / "graphdriver.tar", profile="26.1.0")
-res = node.load(work / "graphdriver.tar")
-unpacked = node.unpacked(ref)
-print(res.error or "imported", "| unpacked:", unpacked)
-assert res.ok
-
-# %%
+puller.close()
 target.close()
 shutil.rmtree(work, ignore_errors=True)

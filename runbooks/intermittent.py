@@ -188,7 +188,8 @@ for n, (hits, k) in measured.items():
 #
 # `tools/gomap/main.go` 按 moby v25.0.0 的方式填充 `map[string]…`（每次新 map、新的 sha256
 # 键），然后遍历一次，统计顺序正确的比例。Go 1.21.6 由 Go 自己的工具链下载取得，与构建
-# dockerd 25.0.0 的是同一个版本。（Go 1.21 把 map 的扩容阈值从 6.5 降到了 6，所以 13 个键时结果与 Go 1.20 不同。）
+# dockerd 25.0.0 的是同一个版本。（Go 1.21 把 map 的扩容阈值从 6.5 降到了 6，所以 13 个键时结果与
+# Go 1.20 不同。）
 
 # %% [markdown] lang="en"
 # ## 4. Real Go maps, with the Go 1.21.6 that built Docker 25.0.0

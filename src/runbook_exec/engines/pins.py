@@ -8,7 +8,7 @@ file is the tag's ``vendor.mod``, which their vendor directory was made from. Up
 ``replace`` directives that point at
 other module versions are copied (a main module's replaces are the only ones Go applies),
 and those that point at local directories are answered by ``companions`` at published
-versions.
+versions; ``exclude`` directives are copied too.
 
 :func:`write_pins` (``runbook-exec engines pin NAME``) is a maintainer's step, run once per
 version bump; the committed result is what every build uses with ``-mod=readonly``.
@@ -26,18 +26,20 @@ from .table import EngineSpec
 
 PINS_DIR = Path(__file__).resolve().parent / "pins"
 
-_BLOCK = re.compile(r"^(require|replace)\s*\(\s*$")
+_BLOCK = re.compile(r"^(require|replace|exclude)\s*\(\s*$")
 
 
 def pin_dir(spec: EngineSpec) -> Path:
     return PINS_DIR / spec.name
 
 
-def parse_mod(text: str) -> tuple[str, list[tuple[str, str]], list[str]]:
-    """The ``go`` line, the requirements and the replace lines of a go.mod/vendor.mod text."""
+def parse_mod(text: str) -> tuple[str, list[tuple[str, str]], list[str], list[str]]:
+    """The ``go`` line, the requirements, the replace and the exclude lines of a
+    go.mod/vendor.mod text."""
     go = ""
     requires: list[tuple[str, str]] = []
     replaces: list[str] = []
+    excludes: list[str] = []
     block = ""
     for raw in text.splitlines():
         line = raw.split("//", 1)[0].strip()
@@ -49,6 +51,8 @@ def parse_mod(text: str) -> tuple[str, list[tuple[str, str]], list[str]]:
             elif block == "require":
                 mod, ver = line.split()[:2]
                 requires.append((mod, ver))
+            elif block == "exclude":
+                excludes.append(line)
             else:
                 replaces.append(line)
             continue
@@ -62,12 +66,14 @@ def parse_mod(text: str) -> tuple[str, list[tuple[str, str]], list[str]]:
             requires.append((mod, ver))
         elif line.startswith("replace "):
             replaces.append(line[len("replace "):].strip())
-    return go, requires, replaces
+        elif line.startswith("exclude "):
+            excludes.append(line[len("exclude "):].strip())
+    return go, requires, replaces, excludes
 
 
 def render_go_mod(spec: EngineSpec, upstream: str) -> str:
     """The wrapper go.mod for ``spec`` given its upstream ``vendor.mod``/``go.mod`` text."""
-    go, requires, replaces = parse_mod(upstream)
+    go, requires, replaces, excludes = parse_mod(upstream)
     own = {spec.module: spec.module_version, **spec.companions}
     lines = [
         f"// Pins for the engine {spec.name}: {spec.module_at}, built with go{spec.go}.",
@@ -92,6 +98,9 @@ def render_go_mod(spec: EngineSpec, upstream: str) -> str:
     kept = [r for r in replaces if not _is_local(r)]
     if kept:
         lines += ["", "replace ("] + [f"\t{r}" for r in kept] + [")"]
+    # like replace, exclude applies only in the main module: upstream's are repeated here
+    if excludes:
+        lines += ["", "exclude ("] + [f"\t{e}" for e in excludes] + [")"]
     return "\n".join(lines) + "\n"
 
 

@@ -195,6 +195,8 @@ class EngineOps:
         return str(self.client.images.get(ref).id)
 
 
+BUILDX = "buildx-0.38.2"
+
 # The Docker release a runbook gets unless it names one: the last one before 25.0.0's change.
 DEFAULT_DOCKER = "24.0.7"
 
@@ -217,14 +219,18 @@ def dockerd_major(version_output: str) -> int:
     return int(match.group(1))
 
 
-def daemon_json(base: Path, major: int) -> str:
+def daemon_json(base: Path, major: int, *, containerd_store: bool = False) -> str:
     """dockerd's config file; it replaces /etc/docker/daemon.json for the sandbox engine.
 
-    dockerd ≤ 22 writes a trust key to /etc/docker/key.json unless told otherwise.
+    dockerd ≤ 22 writes a trust key to /etc/docker/key.json unless told otherwise. Docker 29
+    picks the containerd image store on a fresh data root; the ``containerd-snapshotter``
+    feature turned off is the documented way back to the graphdriver store.
     """
     conf: dict[str, object] = {}
     if major < 23:
         conf["deprecated-key-path"] = str(base / "key.json")
+    if major >= 29 and not containerd_store:
+        conf["features"] = {"containerd-snapshotter": False}
     return json.dumps(conf)
 
 
@@ -238,13 +244,24 @@ class Engine(EngineOps):
 
     name = "sandbox"
 
-    def __init__(self, docker: str = DEFAULT_DOCKER, *, ready_timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        docker: str = DEFAULT_DOCKER,
+        *,
+        containerd_store: bool | None = None,
+        ready_timeout: float = 30.0,
+    ) -> None:
         self.docker = docker
         dockerd_spec, cli_spec = engines.docker_engines(docker)
         self.dockerd_engine = engines.require(dockerd_spec)
         self.cli_engine = engines.require(cli_spec)
         self.containerd_engine = engines.require(engines.spec(engine_containerd(docker)))
-        self.containerd_store = docker_major(docker) >= 29
+        # None: what a fresh install of this release does (29: the containerd image store)
+        default_store = docker_major(docker) >= 29
+        if containerd_store and not default_store:
+            raise LabError(f"the sandbox runs the containerd image store only for Docker 29, "
+                           f"not {docker}")
+        self.containerd_store = default_store if containerd_store is None else containerd_store
         self.ready_timeout = ready_timeout
         self.startup_seconds: float | None = None
         self.client: Any = None
@@ -287,7 +304,9 @@ class Engine(EngineOps):
             (base / "c").mkdir()
             self._containerd.start()
             major = dockerd_major(proc.run([dockerd, "--version"], timeout=10, echo=False).stdout)
-            (base / "daemon.json").write_text(daemon_json(base, major), encoding="utf-8")
+            (base / "daemon.json").write_text(
+                daemon_json(base, major, containerd_store=self.containerd_store), encoding="utf-8"
+            )
             self._exec_root = exec_root = self._short_exec_root(base)
             argv = [
                 dockerd,
@@ -348,16 +367,46 @@ class Engine(EngineOps):
     def description(self) -> str:
         """One line for outputs: which real dockerd and which image store."""
         store = "containerd image store" if self.containerd_store else "graphdriver store (vfs)"
+        if docker_major(self.docker) >= 29 and not self.containerd_store:
+            store += ', "containerd-snapshotter": false'
         spec = self.dockerd_engine.spec
         return f"dockerd {self.docker} ({spec.module_at}, go{spec.go}), {store}"
 
-    def cli(self, *args: str, timeout: float = 300.0, check: bool = True) -> proc.Result:
-        """Run the real docker CLI of this release against this engine (``docker ARGS``)."""
-        env = dict(os.environ, DOCKER_HOST=f"unix://{self.socket}",
-                   DOCKER_CONFIG=str(self.root / "cli-config"))
+    def cli(
+        self, *args: str, timeout: float = 300.0, check: bool = True, cwd: Path | None = None
+    ) -> proc.Result:
+        """Run the real docker CLI of this release against this engine (``docker ARGS``), with
+        the lab's buildx as its ``docker buildx`` plugin."""
+        config = self.root / "cli-config"
+        plugins = config / "cli-plugins"
+        if not plugins.exists():
+            plugins.mkdir(parents=True)
+            buildx = engines.require(engines.spec(BUILDX))
+            (plugins / "docker-buildx").symlink_to(buildx.bin("buildx"))
+        env = dict(os.environ, DOCKER_HOST=f"unix://{self.socket}", DOCKER_CONFIG=str(config))
         argv = [str(self.cli_engine.bin("docker")), *args]
         return proc.run(argv, timeout=timeout, check=check, env=env, display=["docker", *args],
-                        merge_stderr=True)
+                        merge_stderr=True, cwd=cwd)
+
+    def buildx_push(
+        self,
+        ref: str,
+        layers: Sequence[bytes],
+        *,
+        platforms: Sequence[str],
+        provenance: bool,
+    ) -> proc.Result:
+        """``docker buildx build --platform P,... --provenance=B --push -t REF .`` of a
+        ``FROM scratch`` image with one ``COPY`` per layer (no RUN, so no emulation needed)."""
+        dockerfile, slots = dockerfile_for(layers)
+        context = self.root / f"context-{len(list(self.root.glob('context-*')))}"
+        context.mkdir()
+        (context / "Dockerfile").write_text(dockerfile)
+        for i, slot in enumerate(slots):
+            (context / f"c{slot}").write_bytes(layers[i])
+        return self.cli("buildx", "build", "--platform", ",".join(platforms),
+                        f"--provenance={'true' if provenance else 'false'}", "--push",
+                        "-t", ref, ".", cwd=context, timeout=600)
 
     def close(self) -> None:
         """Stop dockerd and its containerd, remove their directory (idempotent)."""

@@ -33,6 +33,8 @@ PREFERRED_PORT = 5000
 def _free_port(preferred: int = PREFERRED_PORT) -> int:
     for port in (preferred, 0):
         with socket.socket() as s:
+            # as Go's listener does, so a port in TIME_WAIT from the last run still counts
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:

@@ -149,3 +149,7 @@ require (
 	sigs.k8s.io/yaml v1.3.0
 	tags.cncf.io/container-device-interface/specs-go v0.7.0
 )
+
+exclude (
+	github.com/mitchellh/osext v0.0.0-20151018003038-5e2d6d41470f
+)
