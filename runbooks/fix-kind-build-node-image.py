@@ -16,9 +16,10 @@
 # `index.json`，containerd 导入时读的是它，于是改名丢失：节点镜像里只有 `kube-apiserver-amd64`，没有
 # kubeadm 要的 `kube-apiserver`。kind v0.21.0（[PR
 # #3487](https://github.com/kubernetes-sigs/kind/pull/3487)）改为原样导入、再用 `ctr images tag`
-# 打标签。本手册用写出器生成归档，在节点上复现这三种情况。
+# 打标签。本手册用从源码构建的 dockerd 24.0.7 和 25.0.1 保存归档，在 kind v0.20.0 的节点（containerd
+# 1.7.1）上复现这三种情况。
 #
-# 需要：root、containerd、dockerd（实验环境自带）。改名的逻辑是按 kind v0.20.0 的
+# 需要：root；实验环境里的上述引擎。改名的逻辑是按 kind v0.20.0 的
 # [archive.go](https://github.com/kubernetes-sigs/kind/blob/v0.20.0/pkg/build/nodeimage/internal/container/docker/archive.go)
 # 自己写的等价实现。
 
@@ -31,10 +32,11 @@
 # which is what containerd reads, so the rename is lost: the node image holds
 # `kube-apiserver-amd64` and not the `kube-apiserver` kubeadm expects. kind v0.21.0
 # ([PR #3487](https://github.com/kubernetes-sigs/kind/pull/3487)) imports the archive as it
-# is and then tags it with `ctr images tag`. This runbook reproduces all three on the node
-# with archives from the writers.
+# is and then tags it with `ctr images tag`. This runbook reproduces all three on a kind
+# v0.20.0 node (containerd 1.7.1) with archives saved by dockerd 24.0.7 and 25.0.1 built from
+# source.
 #
-# Needs: root, containerd, dockerd (the lab starts its own). The rename is our own
+# Needs: root and those engines of the lab. The rename is our own
 # equivalent of kind v0.20.0's
 # [archive.go](https://github.com/kubernetes-sigs/kind/blob/v0.20.0/pkg/build/nodeimage/internal/container/docker/archive.go).
 
@@ -45,12 +47,11 @@ import shutil
 import tarfile
 from pathlib import Path
 
-from runbook_exec import proc, writers
+from runbook_exec import proc
 from runbook_exec.lab import open_target
-from runbook_exec.writers.source import image_from_save
 
 proc.echo_to_stdout()
-target = open_target()
+target = open_target(docker="24.0.7", kind="v0.20.0")
 node, engine = target.node, target.engine
 work = Path("nodeimage-work")
 work.mkdir(exist_ok=True)
@@ -106,31 +107,30 @@ def clear_node() -> None:
 
 # %%
 built = engine.build(BUILT, [b"apiserver-base", b"apiserver-bin"])
-engine.save([built.ref], work / "source.tar")
-image = image_from_save(work / "source.tar", work / "layers")
 
 # %% [markdown] lang="zh"
-# Docker 24.0.7 的归档：改名生效，节点上是 `kube-apiserver`。
+# 真实的 Docker 24.0.7 保存的归档：改名生效，节点上是 `kube-apiserver`。
 
 # %% [markdown] lang="en"
-# Docker 24.0.7's archive: the rename takes effect; the node has `kube-apiserver`.
+# The archive the real Docker 24.0.7 saves: the rename takes effect; the node has
+# `kube-apiserver`.
 
 # %%
-writers.write(image, work / "v24.tar", profile="24.0.7")
+print(target.save([built.ref], work / "v24.tar"))
 edit_archive_v0_20(work / "v24.tar", work / "v24-edited.tar")
 print(import_like_kind_build(work / "v24-edited.tar").returncode, names())
 assert names() == [WANTED]
 
 # %% [markdown] lang="zh"
-# Docker 25.0.1 的归档（层顺序正确）：containerd 读 `index.json` 里的名字，改名丢了。
+# 真实的 Docker 25.0.1 保存的归档（层顺序正确）：containerd 读 `index.json` 里的名字，改名丢了。
 
 # %% [markdown] lang="en"
-# Docker 25.0.1's archive (layer order right): containerd takes the name from
-# `index.json`, and the rename is lost.
+# The archive the real Docker 25.0.1 saves (layer order right): containerd takes the name
+# from `index.json`, and the rename is lost.
 
 # %%
 clear_node()
-writers.write(image, work / "v25.tar", profile="25.0.1")
+print(target.save([built.ref], work / "v25.tar", as_docker="25.0.1"))
 edit_archive_v0_20(work / "v25.tar", work / "v25-edited.tar")
 print(import_like_kind_build(work / "v25-edited.tar").returncode, names())
 print(node.kubelet_view(WANTED))

@@ -17,7 +17,7 @@
 # → 按 kind 的方式导入 → 确认已解包。最后是一步到位的安全加载（`runbook-exec load`
 # 背后的函数），它还会先清掉节点上的残留记录。
 #
-# 需要：root、containerd、dockerd（实验环境自带）。Docker 25.0.0 的归档由写出器模拟生成。
+# 需要：root；实验环境里从源码构建的 dockerd 25.0.0、kind v0.20.0 节点的 containerd 1.7.1。
 
 # %% [markdown] lang="en"
 # # Fix: repair the archive with the doctor, then load it safely
@@ -30,21 +30,20 @@
 # the one-step safe load (the function behind `runbook-exec load`), which also clears a
 # stale record from the node first.
 #
-# Needs: root, containerd, dockerd (the lab starts its own). The Docker 25.0.0 archive
-# comes from the writer.
+# Needs: root; the lab's dockerd 25.0.0 built from source and the containerd 1.7.1 of kind
+# v0.20.0 nodes.
 
 # %%
 import shutil
 import sys
 from pathlib import Path
 
-from runbook_exec import proc, writers
+from runbook_exec import proc
 from runbook_exec.doctor import safe_load
 from runbook_exec.lab import open_target
-from runbook_exec.writers.source import image_from_save
 
 proc.echo_to_stdout()
-target = open_target()
+target = open_target(docker="25.0.0", kind="v0.20.0")
 node, engine = target.node, target.engine
 work = Path("repair-work")
 work.mkdir(exist_ok=True)
@@ -60,16 +59,14 @@ def runbook_exec(*args: str) -> proc.Result:
 
 
 # %% [markdown] lang="zh"
-# 一个带重复层的镜像，按 Docker 25.0.0 的方式保存成 `in.tar`。
+# 一个带重复层的镜像，由真实的 Docker 25.0.0 保存成 `in.tar`。
 
 # %% [markdown] lang="en"
-# An image with a repeated layer, saved as Docker 25.0.0 does into `in.tar`.
+# An image with a repeated layer, saved by the real Docker 25.0.0 into `in.tar`.
 
 # %%
 built = engine.build("demo:v1", [b"base", b"app", b"base", b"config", b"entry"])
-engine.save([built.ref], work / "source.tar")
-image = image_from_save(work / "source.tar", work / "layers")
-writers.write(image, work / "in.tar", profile="25.0.0", seed=writers.SEED_25_SHUFFLED)
+print(target.save([built.ref], work / "in.tar"))
 
 # %% [markdown] lang="zh"
 # 诊断：退出码 1 表示受影响，并给出 containerd 将会报的错。
@@ -113,32 +110,22 @@ assert res.ok and node.unpacked(ref) and view.image_id == built.image_id
 
 # %% [markdown] lang="zh"
 # 一步到位：`safe_load` 保存 → 诊断 → 需要时修复 → 导入 →
-# 确认解包。为了让它遇到坏归档，这里给它一个“像 Docker 25.0.0
-# 那样保存”的引擎；节点上先制造一条残留记录，看它被清掉。
+# 确认解包。它用的引擎就是真实的 Docker 25.0.0，保存出的归档是坏的；节点上先制造一条残留记录，
+# 看它被清掉。
 
 # %% [markdown] lang="en"
 # In one step: `safe_load` saves → diagnoses → repairs if needed → imports → confirms the
-# unpack. To hand it a broken archive, it gets an engine that "saves like Docker 25.0.0";
-# the node first gets a stale record, which it clears.
+# unpack. Its engine is the real Docker 25.0.0, whose archives are broken; the node first gets
+# a stale record, which it clears.
 
 # %%
-class Docker2500Engine:
-    """The lab engine, with `docker save` output rewritten as Docker 25.0.0 writes it."""
-
-    def save(self, refs: list[str], path: Path) -> Path:
-        engine.save(refs, work / "raw.tar")
-        src = image_from_save(work / "raw.tar", work / "raw-layers")
-        writers.write(src, path, profile="25.0.0", seed=writers.SEED_25_SHUFFLED)
-        return Path(path)
-
-
 # new layer contents, so the node has no snapshots for them yet
 second = engine.build("demo:v2", [b"base2", b"app2", b"base2", b"entry2"])
 ref2 = "docker.io/library/" + second.ref
-Docker2500Engine().save([second.ref], work / "v2-broken.tar")
+engine.save([second.ref], work / "v2-broken.tar")
 earlier = node.load(work / "v2-broken.tar")
 print("earlier failed import:", earlier.error, "| unpacked:", node.unpacked(ref2))
-outcomes = safe_load([second.ref], engine=Docker2500Engine(), nodes=[("sandbox-node", node)],
+outcomes = safe_load([second.ref], engine=engine, nodes=[("sandbox-node", node)],
                      workdir=work)
 kept = node.kubelet_view(second.ref).image_id == second.image_id
 print("unpacked:", node.unpacked(ref2), "| image ID kept:", kept)
