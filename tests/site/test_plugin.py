@@ -131,7 +131,9 @@ def test_render_zh_keeps_chinese_prose_code_and_outputs() -> None:
     rendered = render_notebook(executed_notebook(), "zh", "runbook-demo")
     md = rendered.markdown
     assert "中文说明" in md and "Shared note" in md and "English prose" not in md
-    assert "```python\nprint('ctr: mismatched image rootfs and manifest layers')\n```" in md
+    # code folds away under a per-language title; outputs stay outside the fold
+    assert ('??? example "代码 [1]"\n\n    ```python\n'
+            "    print('ctr: mismatched image rootfs and manifest layers')\n    ```") in md
     # stdout and stderr of one cell form one text block, colours stripped
     assert "``` { .text .runbook-output }\nctr: mismatched image rootfs and manifest layers\nline 2\n```" in md
     # the error is one line; a fence inside the content gets a longer fence
@@ -147,9 +149,10 @@ def test_render_en_has_the_same_code_and_outputs_as_zh() -> None:
     zh = render_notebook(executed_notebook(), "zh", "r").markdown
     en = render_notebook(executed_notebook(), "en", "r").markdown
     assert "English prose" in en and "中文说明" not in en
-    assert zh.replace("## 复现 { #reproduce }\n中文说明", "") == en.replace(
+    assert '??? example "Code [1]"' in en
+    assert zh.replace("## 复现 { #reproduce }\n中文说明", "").replace('"代码 [', '"[') == en.replace(
         "## Reproduce { #reproduce }\nEnglish prose", ""
-    )
+    ).replace('"Code [', '"[')
 
 
 def test_filter_language_drops_other_prose_only() -> None:

@@ -67,6 +67,12 @@ def fence(body: str, info: str = "") -> str:
     return f"{ticks}{info}\n{body.rstrip()}\n{ticks}"
 
 
+def collapsed(body: str, title: str) -> str:
+    """A closed ``??? example`` block (pymdownx.details) holding ``body``."""
+    indented = "\n".join(f"    {line}" if line else "" for line in body.splitlines())
+    return f'??? example "{title}"\n\n{indented}'
+
+
 def render_notebook(
     nb: dict[str, Any], lang: str, asset_prefix: str, top_heading: int = 2
 ) -> Rendered:
@@ -86,7 +92,9 @@ def render_notebook(
                 continue
             source = text_of(cell.get("source")).strip()
             if source and "remove-input" not in tags:
-                blocks.append(fence(source, "python"))
+                # the code folds away (pymdownx.details); its outputs stay in view
+                title = f"{words(lang)['code']} [{code_number}]"
+                blocks.append(collapsed(fence(source, "python"), title))
             if "remove-output" not in tags:
                 stem = f"{asset_prefix}-{code_number}"
                 blocks.extend(_render_outputs(cell.get("outputs", []), stem, rendered.assets))
@@ -184,6 +192,7 @@ def _render_data(data: dict[str, Any], stem: str, assets: dict[str, bytes]) -> s
 
 _WORDS = {
     "zh": {
+        "code": "代码",
         "verified": "已验证",
         "verified_body": "{when} 执行通过，耗时 {duration}；环境：{env}。",
         "failed": "验证失败",
@@ -200,6 +209,7 @@ _WORDS = {
         "seconds": "{s:.1f} 秒",
     },
     "en": {
+        "code": "Code",
         "verified": "Verified",
         "verified_body": "Executed successfully {when} in {duration}; environment: {env}.",
         "failed": "Verification failed",
