@@ -129,7 +129,8 @@ def require(spec: EngineSpec) -> Built:
             f"run `runbook-exec engines build {spec.name}` (about 1-4 min on 2 cores)"
         )
     record_use(spec.name, {"module": spec.module_at, "go": f"go{spec.go}",
-                           "digest": built.digest})
+                           "digest": built.digest,
+                           "binaries": {b: built.sha256(b) for b in sorted(spec.binaries)}})
     return built
 
 

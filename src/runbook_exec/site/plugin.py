@@ -40,6 +40,7 @@ from ..execute import ledger
 from .render import (
     badge_html,
     download_html,
+    engines_table,
     filter_language,
     render_notebook,
     site_footer,
@@ -47,6 +48,8 @@ from .render import (
 
 log = logging.getLogger("mkdocs.plugins.runbook_badges")
 
+# The verification page's table of every engine the runbooks of this build ran.
+ENGINES_MARKER = re.compile(r"^[ \t]*<!--\s*engines-table\s*-->[ \t]*$", re.M)
 MARKER = re.compile(r"^[ \t]*<!--\s*runbook:\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*-->[ \t]*$", re.M)
 
 
@@ -89,6 +92,8 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):  # type: ignore[no-untyped-call]
         lang = page_language(page.file, self.config.default_language)
         if "runbook:" in markdown:
             markdown = MARKER.sub(lambda m: self._embed(m.group(1), page, lang), markdown)
+        if "engines-table" in markdown:
+            markdown = ENGINES_MARKER.sub(lambda m: engines_table(self.records, lang), markdown)
         if self.config.footer:
             link = self._relative(self.config.verification, page)
             markdown += "\n\n" + site_footer(self.records, lang, link) + "\n"

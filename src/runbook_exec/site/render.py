@@ -193,6 +193,8 @@ def _render_data(data: dict[str, Any], stem: str, assets: dict[str, bytes]) -> s
 _WORDS = {
     "zh": {
         "code": "代码",
+        "engines_head": "| 引擎 | 模块@版本 | Go | 二进制文件的 sha256 | 用到它的运行手册 |",
+        "engines_none": "本次构建的验证记录里没有任何引擎。",
         "verified": "已验证",
         "verified_body": "{when} 执行通过，耗时 {duration}；环境：{env}。",
         "failed": "验证失败",
@@ -210,6 +212,9 @@ _WORDS = {
     },
     "en": {
         "code": "Code",
+        "engines_head": "| Engine | Module@version | Go | sha256 of each binary "
+        "| Runbooks that ran it |",
+        "engines_none": "No engine appears in this build's verification records.",
         "verified": "Verified",
         "verified_body": "Executed successfully {when} in {duration}; environment: {env}.",
         "failed": "Verification failed",
@@ -280,6 +285,28 @@ def download_html(href: str, name: str, lang: str, howto: str | None = None) -> 
         f"({html.escape(name)}.ipynb)</a></p>"
     )
     return link if howto is None else f"{link}\n\n[{w['howto']}]({howto})"
+
+
+def engines_table(records: dict[str, Record], lang: str) -> str:
+    """Every engine the ledger's runbooks ran: provenance and who used it (a Markdown table)."""
+    used: dict[str, dict[str, Any]] = {}
+    users: dict[str, list[str]] = {}
+    for name, record in sorted(records.items()):
+        for engine, entry in (record.get("engines") or {}).items():
+            used[engine] = dict(entry)
+            users.setdefault(engine, []).append(name)
+    w = words(lang)
+    if not used:
+        return w["engines_none"]
+    lines = [w["engines_head"], "|---|---|---|---|---|"]
+    for engine in sorted(used):
+        entry = used[engine]
+        raw = entry.get("binaries")
+        bins = {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+        digests = "<br>".join(f"`{b}` `{d}`" for b, d in sorted(bins.items()))
+        lines.append(f"| `{engine}` | `{entry.get('module', '')}` | {entry.get('go', '')} | "
+                     f"{digests} | {', '.join(f'`{u}`' for u in users[engine])} |")
+    return "\n".join(lines)
 
 
 def site_footer(records: dict[str, Record], lang: str, link: str | None = None) -> str:
