@@ -19,7 +19,6 @@ ROOT = Path(__file__).resolve().parents[2]
 EXECUTED = ROOT / "build" / "executed"
 
 MISMATCHED = "ctr: mismatched image rootfs and manifest layers"
-WRONG_DIFF_ID = 'ctr: wrong diff id calculated on extraction "sha256:'
 FILTERED = "ctr: image might be filtered out"
 KIND_IMPORT = (
     "$ ctr --namespace=k8s.io images import --all-platforms --digests --snapshotter=overlayfs -"
@@ -54,19 +53,24 @@ CASES = [
         KIND_IMPORT,
         MISMATCHED,
         "unpacked: False",
+        "written by real dockerd 25.0.1",
         "exit status 0 | unpacked: True",
-        f"25.0.1 -> {FILTERED}",
-        "25.0.3 -> imported",
+        f"25.0.1: index.json manifests = null… -> {FILTERED}",
+        f"25.0.2: index.json manifests = null… -> {FILTERED}",
+        "25.0.3: index.json manifests = [",
+        "-> imported",
         "import-<date>@sha256:",
     ]),
     ("fix-pin-docker-24", [
+        "written by real dockerd 24.0.7",
         "index.json: False",
-        "real dockerd save: imported | unpacked: True",
-        "24.0.7 writer: imported | unpacked: True",
+        "dockerd 24.0.7 save: imported | unpacked: True",
+        "written by real dockerd 25.0.0",
         MISMATCHED,
     ]),
     ("fix-skopeo", [
-        WRONG_DIFF_ID,
+        "written by real dockerd 25.0.0",
+        MISMATCHED,
         "$ skopeo copy docker-archive:skopeo-work/in.tar "
         "docker-archive:skopeo-work/out.tar:docker.io/library/demo:v1",
         "imported | unpacked: True",
@@ -98,12 +102,18 @@ CASES = [
     ("fix-save-platform", [
         "linux/arm64",
         "in archive: False",
-        "ctr: content digest sha256:",
-        ": not found",
+        "kind v0.20.0 (containerd 1.7.1): ctr: content digest sha256:",
         "records on the node: []",
-        "ctr images import has --local: False",
-        "model of: docker save --platform linux/amd64",
-        "imported | unpacked: True",
+        "kind v0.33.0 (containerd 2.3.4): ctr: content digest sha256:",
+        "records on the node: []",
+        "containerd 1.7.1: --local",
+        "no unpack platforms defined",
+        "$ docker save --platform linux/amd64 -o platform-work/one.tar",
+        "kind v0.20.0: imported | unpacked: True",
+        "kind v0.33.0: imported | unpacked: True",
+        '"containerd-snapshotter": false',
+        "kind v0.20.0: imported | unpacked: True",
+        "kind v0.33.0: imported | unpacked: True",
     ]),
     ("fix-kind-build-node-image", [
         "['registry.k8s.io/kube-apiserver:v1.29.0']",

@@ -11,12 +11,9 @@ import pytest
 
 import runbook_exec.lab as lab
 from runbook_exec import proc
-from runbook_exec.errors import MissingDependencyError
+from runbook_exec.errors import EngineError, MissingDependencyError
 from runbook_exec.lab import Engine, Node, open_target
 from runbook_exec.lab._containerd import make_workdir, mounts_under, remove_workdir, sweep_stale
-
-INSTALL = "(run `bash scripts/install-system-deps.sh` as root)"
-
 
 def test_public_api_is_exactly_all() -> None:
     import types
@@ -30,24 +27,27 @@ def test_public_api_is_exactly_all() -> None:
 
 
 @pytest.mark.parametrize(
-    ("factory", "message"),
+    ("factory", "engine", "module"),
     [
-        (Node, f"containerd not found: install the Debian package `containerd` {INSTALL}"),
-        (Engine, f"dockerd not found: install the Debian package `docker.io` {INSTALL}"),
+        (Node, "containerd-1.7.1", "github.com/containerd/containerd@v1.7.1"),
+        (Engine, "dockerd-24.0.7", "github.com/docker/docker@v24.0.7+incompatible"),
     ],
     ids=["node", "engine"],
 )
-def test_missing_binary_names_package(
+def test_unbuilt_engine_names_the_build_command(
     factory: type[Node] | type[Engine],
-    message: str,
+    engine: str,
+    module: str,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
-    monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(MissingDependencyError) as err:
-        factory().start()
-    assert str(err.value) == message
+    monkeypatch.setenv("RUNBOOK_ENGINES_DIR", str(tmp_path))  # an empty cache
+    with pytest.raises(EngineError) as err:
+        factory()
+    assert str(err.value) == (f"engine {engine} ({module}) is not built; run "
+                              f"`runbook-exec engines build {engine}` (about 1-4 min on 2 cores)")
     assert "\n" not in str(err.value)
+    assert list(tmp_path.iterdir()) == []  # nothing started, nothing written
 
 
 def test_not_root_says_so_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:

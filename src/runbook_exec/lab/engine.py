@@ -252,6 +252,7 @@ class Engine(EngineOps):
         ready_timeout: float = 30.0,
     ) -> None:
         self.docker = docker
+        require_root("the sandbox Docker engine")
         dockerd_spec, cli_spec = engines.docker_engines(docker)
         self.dockerd_engine = engines.require(dockerd_spec)
         self.cli_engine = engines.require(cli_spec)

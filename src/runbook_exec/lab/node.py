@@ -19,6 +19,7 @@ from .. import engines, proc
 from ..engines import Built
 from ..errors import LabError
 from ._containerd import Containerd, make_workdir, remove_workdir
+from ._deps import require_root
 from .results import (
     CheckRecord,
     ImageRecord,
@@ -64,6 +65,8 @@ class Node:
 
     def __init__(self, *, kind: str = DEFAULT_KIND, ready_timeout: float = 15.0) -> None:
         self.kind = kind
+        # the sandbox mounts overlayfs: say so before anything else can fail
+        require_root("the sandbox containerd")
         # the containerd this kind release's nodes run, built from its module
         self.engine: Built = engines.require(engines.node_containerd(kind))
         # crictl, what kind's presence check and the kubelet's tooling use
