@@ -15,6 +15,7 @@ from runbook_exec.errors import EngineError, MissingDependencyError
 from runbook_exec.lab import Engine, Node, open_target
 from runbook_exec.lab._containerd import make_workdir, mounts_under, remove_workdir, sweep_stale
 
+
 def test_public_api_is_exactly_all() -> None:
     import types
 
