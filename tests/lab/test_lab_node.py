@@ -58,7 +58,7 @@ def test_node_failed_import_leaves_stale_records_until_removed(node: Node, tmp_p
     view = node.kubelet_view(ref)
     assert view.present and view.image_id == bad["image_id"], view
     assert ref in view.repo_tags
-    assert view.source == "CRI runtime.v1.ImageService/ImageStatus"
+    assert view.source == "crictl inspecti"  # the real crictl, as kind and the kubelet ask
 
     node.remove(ref, digest_ref)
     assert {ref, digest_ref}.isdisjoint(r.ref for r in node.images())
