@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs, with apt, the real parts the lab and the tests drive: containerd + ctr, dockerd,
-# skopeo, Chromium (+ driver), Go (for the Go-map cross-check), GNU time (benchmarks) and
+# skopeo, Chromium (+ driver), GNU time (benchmarks) and
 # npm (fetches the site's one vendored browser asset) and a CJK font (browser screenshots).
 #
 # Idempotent: packages already installed are left alone and apt is not called.
@@ -24,7 +24,6 @@ REQUIRED=(
   "skopeo:skopeo"
   "chromium:chromium"
   "chromium-driver:chromedriver"
-  "golang-go:go"
   "time:/usr/bin/time"
   "util-linux:unshare"
   "npm:npm"
@@ -46,7 +45,7 @@ for entry in "${REQUIRED[@]}"; do
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
-  say "all system parts present (containerd, ctr, dockerd, skopeo, chromium, chromedriver, go, time, npm, CJK font)"
+  say "all system parts present (containerd, ctr, dockerd, skopeo, chromium, chromedriver, time, npm, CJK font)"
   exit 0
 fi
 

@@ -12,7 +12,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("module", ["lab", "archive", "writers", "doctor"])
+@pytest.mark.parametrize("module", ["lab", "archive", "writers", "doctor", "engines"])
 def test_public_api_all_names_exist(module: str) -> None:
     mod = importlib.import_module(f"runbook_exec.{module}")
     assert mod.__all__, f"runbook_exec.{module} has an empty __all__"
