@@ -41,12 +41,13 @@
 
 # %%
 import os
+import re
 import shutil
 import tempfile
 import time
 
 from runbook_exec import proc
-from runbook_exec.lab import open_target
+from runbook_exec.lab import KindCluster, open_target
 
 proc.echo_to_stdout()
 workdir = tempfile.mkdtemp(prefix="runbook-stale-state-")
@@ -197,6 +198,64 @@ for c in final:
     print(f"{c.ref[:40]:40} {c.status:16} unpacked={c.unpacked}")
 assert any(c.ref == name and c.unpacked for c in final)
 print(lab.node.kubelet_view(name))
+
+# %% [markdown] lang="zh"
+# ## 用真实的 kind 再走一遍
+#
+# 上面是按 kind 的做法逐条执行的命令。这里换成真实的 kind v0.20.0 命令行（从源码构建），
+# 对着实验环境里的
+# 节点容器执行：节点容器带着 kind 的标签，里面运行 kind v0.20.0 节点的 containerd 1.7.1 和 crictl，
+# 主机上的
+# Docker 是真实的 25.0.0。第一次 `kind load docker-image` 报的正是 kind 的原文；第二次 kind
+# 说镜像“already
+# present”，直接跳过。这个节点容器里只有 containerd，没有 kubelet 和 API server。
+
+# %% [markdown] lang="en"
+# ## Once more with the real kind
+#
+# The steps above replay kind's commands one by one. Here the real kind v0.20.0 CLI (built from
+# source) runs against node containers in the lab: they carry kind's labels and run the
+# containerd 1.7.1 and crictl of kind v0.20.0 nodes, and the host's Docker is the real 25.0.0.
+# The first `kind load docker-image` prints kind's own error text; the second says the image is
+# "already present" and skips the node. The node container runs containerd only: no kubelet, no
+# API server.
+
+# %%
+cluster = KindCluster(lab.engine, kind="v0.20.0").start()
+print(cluster.description)
+print(cluster.kind_cmd("get", "nodes").output, end="")
+fresh = lab.engine.build("demo/kindload:1", [b"base\n", b"app v2\n", b"base\n"])
+first = cluster.kind_cmd("load", "docker-image", fresh.ref)
+print(first.output, end="")
+second = cluster.kind_cmd("load", "docker-image", fresh.ref)
+print(second.output, end="")
+assert not first.ok and first.output.rstrip().endswith(
+    "ctr: mismatched image rootfs and manifest layers")
+assert 'ERROR: failed to load image: command "docker exec --privileged -i kind-control-plane' \
+    in first.output
+assert second.ok and "found to be already present on all nodes." in second.output
+
+# %% [markdown] lang="zh"
+# 清理时 `crictl rmi` 够不够？在节点里试一下，再看还剩哪些记录：
+
+# %% [markdown] lang="en"
+# Is `crictl rmi` enough to clean up? Try it in the node, then list what is left:
+
+# %%
+node_name = cluster.nodes[0]
+print(cluster.node_exec(node_name, "crictl", "rmi", "docker.io/demo/kindload:1").output, end="")
+left = [line.split()[0] for line in cluster.node_exec(
+    node_name, "ctr", "-n", "k8s.io", "images", "ls", "-q").output.splitlines() if line.strip()]
+left = [ref for ref in left if "kindload" in ref or ref.startswith(("import-", "sha256:"))]
+print("records left after crictl rmi:", [re.sub(r"import-\d{4}-\d{2}-\d{2}", "import-<date>", r)
+                                         for r in left])
+if left:
+    print(cluster.node_exec(node_name, "ctr", "-n", "k8s.io", "images", "rm", *left).output,
+          end="")
+after = cluster.kind_cmd("load", "docker-image", fresh.ref)
+print(after.output.splitlines()[0])
+assert "not yet present on node" in after.output  # kind no longer skips the node
+cluster.close()
 
 # %% [markdown] lang="zh"
 # ## 结论

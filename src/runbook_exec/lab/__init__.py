@@ -16,6 +16,7 @@ a private dockerd; both live in a temp dir and are removed on ``close()``. Live
 """
 
 from .engine import BuiltImage, Engine
+from .kindnode import KindCluster
 from .live import LiveEngine, LiveNode, Target, choose_target, open_target
 from .node import Node
 from .results import CheckRecord, ImageRecord, ImportResult, KubeletView
@@ -26,6 +27,7 @@ __all__ = [
     "Engine",
     "ImageRecord",
     "ImportResult",
+    "KindCluster",
     "KubeletView",
     "LiveEngine",
     "LiveNode",
