@@ -22,10 +22,8 @@ from runbook_exec.execute.scratch import MARKER
 # change one input derive from this.
 INPUTS = CacheInputs(
     environment={
-        "containerd": "containerd 1.6.20",
-        "ctr": "ctr 1.6.20",
-        "dockerd": "Docker version 20.10.24",
         "skopeo": "skopeo version 1.9.3",
+        "runc": "runc version 1.1.5+ds1",
         "target": "sandbox",
         "python": "3.11.7",
     },

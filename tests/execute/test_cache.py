@@ -57,7 +57,7 @@ def test_cache_hit_needs_the_executed_notebook(verified: Workspace) -> None:
             id="dependency-version",
         ),
         pytest.param(
-            lambda ws: INPUTS.with_changes(environment={"containerd": "containerd 1.7.0"}),
+            lambda ws: INPUTS.with_changes(environment={"skopeo": "skopeo version 1.15.0"}),
             id="containerd-version",
         ),
         pytest.param(lambda ws: INPUTS.with_changes(environment={"target": "live"}), id="target"),
@@ -108,7 +108,7 @@ def test_environment_fingerprint_reads_the_real_binaries(monkeypatch: pytest.Mon
     env = environment_fingerprint()
     assert set(env) == set(ledger.ENVIRONMENT_KEYS)
     assert env["target"] == "live"
-    if env["containerd"] != "absent":
-        assert env["containerd"].startswith("containerd github.com/containerd/containerd ")
+    if env["runc"] != "absent":
+        assert env["runc"].startswith("runc version ")
     if env["skopeo"] != "absent":
         assert env["skopeo"].startswith("skopeo version ")

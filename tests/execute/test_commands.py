@@ -34,7 +34,7 @@ def test_run_command_exit_status_and_summary(
     assert main(["status", "--build", str(ws.build), "--json"]) == 0
     records = json.loads(capsys.readouterr().out)
     assert records["good"]["status"] == "passed"
-    assert records["good"]["environment"]["containerd"]  # the real fingerprint
+    assert records["good"]["environment"]["skopeo"]  # the real fingerprint
 
     assert main(["status", "--build", str(ws.build)]) == 1
     table = capsys.readouterr().out

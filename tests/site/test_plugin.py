@@ -111,11 +111,15 @@ def record(name: str, status: str = "passed") -> ledger.Record:
         "duration": 12.34,
         "cells": 3,
         "failure": failure,
+        "engines": {
+            "dockerd-25.0.0": {"module": "github.com/docker/docker@v25.0.0+incompatible",
+                               "go": "go1.21.6", "digest": "d" * 64},
+            "containerd-1.7.1": {"module": "github.com/containerd/containerd@v1.7.1",
+                                 "go": "go1.20.4", "digest": "c" * 64},
+        },
         "environment": {
-            "containerd": "containerd github.com/containerd/containerd 1.6.20~ds1",
-            "ctr": "ctr 1.6.20",
-            "dockerd": "Docker version 20.10.24+dfsg1, build x",
             "skopeo": "skopeo version 1.9.3",
+            "runc": "runc version 1.1.5+ds1",
             "target": "sandbox",
             "python": "3.11.7",
         },
@@ -178,10 +182,10 @@ def test_filter_language_drops_other_prose_only() -> None:
                 "已验证",
                 "2025-01-02 03:04:17 UTC",
                 "12.3 秒",
-                "containerd 1.6.20 · dockerd 20.10.24 · skopeo 1.9.3 · sandbox",
+                "dockerd 25.0.0 · containerd 1.7.1 · skopeo 1.9.3 · sandbox",
             ],
         ),
-        ("passed", "en", ["Verified", "in 12.3 s", "containerd 1.6.20 · dockerd 20.10.24"]),
+        ("passed", "en", ["Verified", "in 12.3 s", "dockerd 25.0.0 · containerd 1.7.1"]),
         ("failed", "zh", ["验证失败", "第 2 个代码单元失败", "ValueError: boom"]),
         (
             "failed",
@@ -237,14 +241,16 @@ def build_site(config: Path, strict: bool) -> Path:
 
 
 def test_site_footer_counts_records_and_names_the_environment() -> None:
-    env = {"containerd": "containerd 1.6.20", "target": "sandbox"}
+    env = {"skopeo": "skopeo version 1.9.3", "target": "sandbox"}
+    used = {"dockerd-25.0.0": {}, "containerd-1.7.1": {}}
     records: Any = {
-        "a": {"status": "passed", "finished": "2026-11-27T10:00:00Z", "environment": env},
+        "a": {"status": "passed", "finished": "2026-11-27T10:00:00Z", "environment": env,
+              "engines": used},
         "b": {"status": "failed", "finished": "2026-11-27T11:00:00Z", "environment": env},
     }
     en = site_footer(records, "en", "../verification.md")
     assert "1 of this site's 2 runbooks verified (latest run 2026-11-27 11:00:00 UTC" in en
-    assert "containerd 1.6.20" in en and en.endswith("[How this site is verified](../verification.md)</small>")
+    assert "2 engines built from source · skopeo 1.9.3 · sandbox" in en and en.endswith("[How this site is verified](../verification.md)</small>")
     assert "data-search-exclude" in en
     assert "本站的 2 个运行手册中 1 个验证通过" in site_footer(records, "zh")
     assert "no verification record" in site_footer({}, "en")

@@ -179,7 +179,7 @@ def _print_table(records: list[ledger.Record]) -> None:
             r["finished"],
             f"{r['duration']:.1f} s",
             str(r["cells"]),
-            ledger.short_environment(r["environment"]),
+            ledger.short_environment(r["environment"], r.get("engines")),
             escape(failure),
         )
     # Piped (CI logs, grep), rich would squeeze the table into 80 columns; give it room.

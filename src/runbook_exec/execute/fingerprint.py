@@ -23,11 +23,10 @@ PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 TARGET_ENV = "RUNBOOK_TARGET"
 
 # binary -> argv that prints its version
+# (containerd, dockerd and the rest are engines: each ledger record names those it ran)
 _VERSION_ARGV: dict[str, list[str]] = {
-    "containerd": ["containerd", "--version"],
-    "ctr": ["ctr", "--version"],
-    "dockerd": ["dockerd", "--version"],
     "skopeo": ["skopeo", "--version"],
+    "runc": ["runc", "--version"],
 }
 
 
@@ -51,7 +50,7 @@ def lab_target() -> str:
 
 
 def environment_fingerprint() -> dict[str, str]:
-    """containerd/ctr/dockerd/skopeo versions, sandbox or live target, python version."""
+    """skopeo/runc versions, sandbox or live target, python version."""
     env = {name: binary_version(argv) for name, argv in _VERSION_ARGV.items()}
     env["target"] = lab_target()
     env["python"] = platform.python_version()

@@ -54,7 +54,8 @@ FAILURE_KINDS: tuple[str, ...] = (
     "interrupted",
     "executor",
 )
-ENVIRONMENT_KEYS = ("containerd", "ctr", "dockerd", "skopeo", "target", "python")
+# The system binaries the runbooks use besides the engines (which each record lists itself).
+ENVIRONMENT_KEYS = ("skopeo", "runc", "target", "python")
 
 
 class Failure(TypedDict):
@@ -211,16 +212,21 @@ def short_version(full: str) -> str:
     return found.group(0) if found else full
 
 
-def short_environment(env: dict[str, str]) -> str:
-    """One line for a badge: ``containerd 1.6.20 · dockerd 20.10.24 · skopeo 1.9.3 · sandbox``."""
-    parts = [
-        f"{key} {short_version(env[key])}"
-        for key in ("containerd", "dockerd", "skopeo")
-        if key in env
-    ]
+def short_environment(env: dict[str, str], engines: dict[str, Any] | None = None) -> str:
+    """One line for a badge: the engines a runbook ran, then the system binaries, e.g.
+    ``dockerd 25.0.0 · containerd 1.7.1 · crictl 1.36.0 · skopeo 1.9.3 · sandbox``."""
+    parts = [name.replace("docker-cli-", "docker CLI ").replace("-", " ", 1)
+             for name in sorted(engines or {}, key=_engine_order)]
+    parts += [f"{key} {short_version(env[key])}" for key in ("skopeo",) if key in env]
     if "target" in env:
         parts.append(env["target"])
     return " · ".join(parts)
+
+
+def _engine_order(name: str) -> tuple[int, str]:
+    kinds = ("dockerd", "docker-cli", "containerd", "crictl", "kind", "registry", "buildx")
+    rank = next((i for i, k in enumerate(kinds) if name.startswith(k + "-")), len(kinds))
+    return rank, name
 
 
 def describe_failure(record: Record) -> str:

@@ -193,6 +193,7 @@ def _render_data(data: dict[str, Any], stem: str, assets: dict[str, bytes]) -> s
 _WORDS = {
     "zh": {
         "code": "代码",
+        "engines_count": "从源码构建的 {n} 个引擎",
         "engines_head": "| 引擎 | 模块@版本 | Go | 二进制文件的 sha256 | 用到它的运行手册 |",
         "engines_none": "本次构建的验证记录里没有任何引擎。",
         "verified": "已验证",
@@ -212,6 +213,7 @@ _WORDS = {
     },
     "en": {
         "code": "Code",
+        "engines_count": "{n} engines built from source",
         "engines_head": "| Engine | Module@version | Go | sha256 of each binary "
         "| Runbooks that ran it |",
         "engines_none": "No engine appears in this build's verification records.",
@@ -246,7 +248,7 @@ def badge_html(record: Record | None, lang: str) -> str:
     elif record["status"] == "passed":
         when = record["finished"].replace("T", " ").removesuffix("Z") + " UTC"
         duration = w["seconds"].format(s=record["duration"])
-        env = short_environment(record["environment"])
+        env = short_environment(record["environment"], record.get("engines"))
         kind, title = "success", w["verified"]
         body = w["verified_body"].format(when=when, duration=duration, env=env)
     else:
@@ -309,6 +311,13 @@ def engines_table(records: dict[str, Record], lang: str) -> str:
     return "\n".join(lines)
 
 
+def _all_engines(records: dict[str, Record]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for record in records.values():
+        found.update(record.get("engines") or {})
+    return found
+
+
 def site_footer(records: dict[str, Record], lang: str, link: str | None = None) -> str:
     """One line for every page: how many runbooks this build verified, when, against what."""
     w = words(lang)
@@ -320,7 +329,8 @@ def site_footer(records: dict[str, Record], lang: str, link: str | None = None) 
             passed=sum(r["status"] == "passed" for r in records.values()),
             total=len(records),
             when=latest["finished"].replace("T", " ").removesuffix("Z") + " UTC",
-            env=short_environment(latest["environment"]),
+            env=w["engines_count"].format(n=len(_all_engines(records)))
+            + " · " + short_environment(latest["environment"]),
         )
     more = f" [{w['footer_link']}]({link})" if link else ""
     # data-search-exclude: the same line on every page must not drown real search hits
