@@ -87,8 +87,11 @@ def test_status_without_ledger_says_what_to_do(
 
 def test_run_ctrl_c_stops_kernels_and_removes_scratch(ws: Workspace, scratch_parent: Path) -> None:
     ready = ws.root / "ready"
-    ws.write("a", f"open({str(ready)!r}, 'a').write('a')", "import time\ntime.sleep(120)")
-    ws.write("b", f"open({str(ready)!r}, 'a').write('b')", "import time\ntime.sleep(120)")
+    # the marker is written by cell 2 itself, so the interrupt cannot land before the
+    # executor has seen cell 2 start (under load it otherwise raced cell 1's end)
+    for name in ("a", "b"):
+        ws.write(name, "import time",
+                 f"open({str(ready)!r}, 'a').write({name!r})\ntime.sleep(120)")
     env = {**os.environ, "TMPDIR": str(scratch_parent)}
     cli = [
         sys.executable,

@@ -262,18 +262,10 @@ def _sha256(path: Path) -> str:
 def _sweep_partials(root: Path) -> None:
     for partial in root.glob(".partial-*"):
         pid = partial.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not proc.pid_alive(int(pid)):
             shutil.rmtree(partial, ignore_errors=True)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 @contextlib.contextmanager

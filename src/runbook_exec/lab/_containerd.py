@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .. import proc
 from ..errors import LabError
+from ..proc import pid_alive
 from ._deps import find_binary, require_root
 
 # A unix socket path is limited to 107 bytes on Linux (sun_path).
@@ -227,11 +228,7 @@ class Containerd:
             time.sleep(0.05)
 
     def log_tail(self, lines: int = 15) -> str:
-        try:
-            text = self.log.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return "(no log)"
-        return "\n".join(text.rstrip().splitlines()[-lines:])
+        return proc.log_tail(self.log, lines)
 
     def stop(self) -> None:
         """Stop the daemon only (its directory stays)."""
@@ -248,12 +245,3 @@ def remove_workdir(base: Path) -> None:
     if base.exists():
         raise LabError(f"could not remove the lab directory {base}; remove it by hand")
 
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

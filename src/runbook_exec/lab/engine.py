@@ -346,7 +346,7 @@ class Engine(EngineOps):
             if self._dockerd.poll() is not None:
                 raise LabError(
                     f"dockerd exited with status {self._dockerd.returncode} while starting; "
-                    f"its log ends:\n{_tail(self.root / 'dockerd.log')}"
+                    f"its log ends:\n{proc.log_tail(self.root / 'dockerd.log')}"
                 )
             if self.socket.exists():
                 try:
@@ -360,7 +360,7 @@ class Engine(EngineOps):
             if time.monotonic() > deadline:
                 raise LabError(
                     f"dockerd did not answer on {self.socket} within {self.ready_timeout:g}s; "
-                    f"its log ends:\n{_tail(self.root / 'dockerd.log')}"
+                    f"its log ends:\n{proc.log_tail(self.root / 'dockerd.log')}"
                 )
             time.sleep(0.05)
 
@@ -448,10 +448,3 @@ class Engine(EngineOps):
     ) -> None:
         self.close()
 
-
-def _tail(path: Path, lines: int = 15) -> str:
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return "(no log)"
-    return "\n".join(text.rstrip().splitlines()[-lines:])

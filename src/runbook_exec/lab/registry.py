@@ -106,7 +106,7 @@ class Registry:
         while True:
             assert self._proc is not None
             if self._proc.poll() is not None:
-                raise LabError(f"the registry exited while starting; its log: {_tail(log)}")
+                raise LabError(f"the registry exited while starting; its log: {proc.log_tail(log)}")
             try:
                 with urllib.request.urlopen(url, timeout=2) as res:  # noqa: S310 (loopback)
                     if res.status == 200:
@@ -114,7 +114,9 @@ class Registry:
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 pass
             if time.monotonic() > deadline:
-                raise LabError(f"the registry did not answer on {url}; its log: {_tail(log)}")
+                raise LabError(
+                    f"the registry did not answer on {url}; its log: {proc.log_tail(log)}"
+                )
             time.sleep(0.05)
 
     def close(self) -> None:
@@ -138,9 +140,3 @@ class Registry:
     ) -> None:
         self.close()
 
-
-def _tail(path: Path, lines: int = 10) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
