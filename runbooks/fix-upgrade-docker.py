@@ -133,6 +133,37 @@ assert by_digest["25.0.2"].error == "ctr: image might be filtered out"
 assert by_digest["25.0.3"].ok
 
 # %% [markdown] lang="zh"
+# 25.0.3 之后还剩一种情况：一次 `docker save` 按摘要保存好几个镜像——`kind load docker-image
+# a@sha256:… b@sha256:…` 做的正是这个。moby 在一个 Go map 上累积每个镜像的清单描述
+# （[moby#51389](https://github.com/moby/moby/issues/51389)，仍未关闭）。这里用真实的 25.0.3
+# 和 29.8.1 各试一次：两个镜像、一次保存，看 `index.json` 里有几条、导入后节点上有哪些记录。
+
+# %% [markdown] lang="en"
+# One case is left after 25.0.3: several images saved by digest in one `docker save` — exactly
+# what `kind load docker-image a@sha256:… b@sha256:…` does. moby accumulates each image's
+# manifest descriptors over a Go map ([moby#51389](https://github.com/moby/moby/issues/51389),
+# still open). Here the real 25.0.3 and 29.8.1 each try it: two images, one save, then the
+# number of `index.json` entries and the records the node gets.
+
+# %%
+second = engine.build("demo:v2", [b"two-base", b"two-app"])
+several: dict[str, tuple[int, bool, int]] = {}
+for release in ("25.0.3", "29.8.1"):
+    refs = [target.pulled(ref, as_docker=release) for ref in (built.ref, second.ref)]
+    out = work / f"two-by-digest-{release}.tar"
+    target.save(refs, out, as_docker=release)
+    with tarfile.open(out) as tar:
+        entries = json.load(tar.extractfile("index.json"))["manifests"] or []  # type: ignore[arg-type]
+    node.remove(*[r.ref for r in node.images()])
+    res = node.load(out)
+    imported = sorted({r.digest for r in node.images()})
+    several[release] = (len(entries), res.ok, len(imported))
+    print(f"{release}: index.json entries = {len(entries)}, import:", res.error or "ok",
+          f"| distinct manifests on the node: {len(imported)} of 2")
+assert several["29.8.1"] == (2, True, 2)  # Docker 29 keeps both
+assert several["25.0.3"][2] <= several["25.0.3"][0] <= 2
+
+# %% [markdown] lang="zh"
 # 按摘要保存的归档里没有名字，节点上只有 `import-<日期>@sha256:...` 这样的记录；想让 Pod
 # 按名字找到镜像，请按标签保存。
 

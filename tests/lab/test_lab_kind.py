@@ -29,7 +29,8 @@ def test_real_kind_loads_into_lab_nodes(engine: Engine, kind: str) -> None:
         nodes = cluster.kind_cmd("get", "nodes", "--name", cluster.name)
         assert nodes.ok and nodes.stdout.split() == [f"{cluster.name}-control-plane"]
 
-        good = engine.build(f"kindtest/good-{kind}:1", [b"g1", b"g22"])
+        # one layer: Docker 25.0.0 cannot get its order wrong (two come out rotated 1 in 8)
+        good = engine.build(f"kindtest/good-{kind}:1", [b"g1"])
         res = cluster.kind_cmd("load", "docker-image", "--name", cluster.name, good.ref)
         assert res.ok, res.output
         assert "not yet present on node" in res.output
