@@ -291,7 +291,7 @@ class Target:
         missing = [n for n in names if not engine.has(n)]
         if not missing:
             return
-        handoff = dest_dir(engine) / "handoff.tar"
+        handoff = Path(engine.root) / "handoff.tar"
         try:
             with proc.quiet():
                 self.engine.save(missing, handoff)
@@ -333,10 +333,6 @@ class Target:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-
-def dest_dir(engine: Any) -> Path:
-    return Path(engine.root)
 
 
 def _model_save(engine: Any, names: list[str], dest: Path, docker: str) -> Saved:
