@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from runbook_exec.engines import ENGINES, EngineSpec, find, toolchain
+from runbook_exec.engines import ENGINES, EngineSpec, find, module_of, toolchain
 
 # What each kind of binary prints for --version / version, and the pattern that must match.
 VERSION_ARGV = {
@@ -25,6 +25,10 @@ VERSION_ARGV = {
     "kind": ["version"],
     "registry": ["--version"],
     "buildx": ["version"],
+    "runc": ["--version"],
+    "kubelet": ["--version"],
+    "kube-log-runner": ["-help"],
+    "pause": ["-v"],
 }
 
 
@@ -38,6 +42,14 @@ def _expected(spec: EngineSpec, binary: str) -> str:
         return rf"^crictl version v{v}$"
     if binary in ("registry", "buildx"):
         return rf"\bv{v}\b"
+    if binary == "runc":
+        return rf"^runc version {v}\ncommit: v{v}\n"
+    if binary == "kubelet":
+        return rf"^Kubernetes v{v}$"
+    if binary == "kube-log-runner":
+        return r"-log-file"
+    if binary == "pause":
+        return rf"^pause\.c v{v}-{re.escape(spec.module_version)}$"
     return rf"^kind v{v} go{re.escape(spec.go)} linux/amd64$"
 
 
@@ -62,6 +74,14 @@ def test_engine_binaries_report_their_release(spec: EngineSpec) -> None:
 def test_engine_binaries_were_built_by_the_release_go(spec: EngineSpec) -> None:
     built = find(spec)
     assert built is not None, f"{spec.name} is not built: run `runbook-exec engines build`"
+    if spec.is_c:
+        for binary, rel in spec.binaries.items():
+            record = built.provenance["binaries"][binary]  # type: ignore[index]
+            assert record["source"] == f"{spec.module_at}/{rel}"
+            assert hashlib.sha256(built.bin(binary).read_bytes()).hexdigest() == record["sha256"]
+            elf = built.bin(binary).read_bytes()
+            assert b"/lib64/ld-linux" not in elf, "a node FROM scratch needs a static binary"
+        return
     go = toolchain.go_binary(spec)
     for binary in spec.binaries:
         info = subprocess.run(
@@ -70,7 +90,8 @@ def test_engine_binaries_were_built_by_the_release_go(spec: EngineSpec) -> None:
             env=toolchain.go_env(spec),
         ).stdout
         assert info.splitlines()[0].endswith(f": go{spec.go}"), info.splitlines()[0]
-        assert f"\tmod\t{spec.module}\t{spec.module_version}\t" in info
+        mod, ver = module_of(spec, spec.binaries[binary]).split("@")
+        assert f"\tmod\t{mod}\t{ver}\t" in info
         # the file on disk is the one the provenance record (and the site) names
         digest = hashlib.sha256(built.bin(binary).read_bytes()).hexdigest()
         assert digest == built.sha256(binary), (binary, "changed since it was built")

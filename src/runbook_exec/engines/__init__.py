@@ -12,19 +12,23 @@ the cache outside the repository and finds what is there. Uses are recorded
 (:func:`used`) so the executor can key its cache on the binaries a runbook ran.
 """
 
-from .builder import Built, build, cache_root, find, require
-from .table import ENGINES, KIND_CONTAINERD, EngineSpec, spec
+from .builder import Built, build, cache_root, find, module_of, require
+from .table import ENGINES, KIND_CONTAINERD, KIND_KUBELET, KIND_RUNC, EngineSpec, spec
 from .usage import record_use, used
 
 __all__ = [
     "ENGINES",
     "KIND_CONTAINERD",
+    "KIND_KUBELET",
+    "KIND_RUNC",
     "Built",
     "EngineSpec",
     "build",
     "cache_root",
     "docker_engines",
     "find",
+    "module_of",
+    "node_binaries",
     "node_containerd",
     "record_use",
     "require",
@@ -45,6 +49,19 @@ def node_containerd(kind: str) -> EngineSpec:
         raise EngineError(
             f"no containerd engine for kind {kind}; known releases: {known}"
         ) from None
+
+
+def node_binaries(kind: str) -> dict[str, EngineSpec]:
+    """The engines a lab node of kind release ``kind`` carries: containerd, runc, kubelet
+    (the releases with a kubelet engine: v0.20.0 and v0.33.0) and the pause program."""
+    from ..errors import EngineError
+
+    key = kind if kind.startswith("v") else f"v{kind}"
+    if key not in KIND_KUBELET:
+        known = ", ".join(KIND_KUBELET)
+        raise EngineError(f"no kubelet engine for kind {kind}; releases with one: {known}")
+    return {"containerd": node_containerd(key), "runc": spec(KIND_RUNC[key]),
+            "kubelet": spec(KIND_KUBELET[key]), "pause": spec("pause-3.9")}
 
 
 def docker_engines(version: str) -> tuple[EngineSpec, EngineSpec]:

@@ -128,7 +128,7 @@ def require(spec: EngineSpec) -> Built:
             f"engine {spec.name} ({spec.module_at}) is not built; "
             f"run `runbook-exec engines build {spec.name}` (about 1-4 min on 2 cores)"
         )
-    record_use(spec.name, {"module": spec.module_at, "go": f"go{spec.go}",
+    record_use(spec.name, {"module": spec.module_at, "go": spec.toolchain,
                            "digest": built.digest,
                            "binaries": {b: built.sha256(b) for b in sorted(spec.binaries)}})
     return built
@@ -153,8 +153,13 @@ def build(spec: EngineSpec, *, progress: Progress | None = None) -> Built:
     started = time.monotonic()
     try:
         with _removed_on_signal(partial):
-            _go_build(spec, partial / "bin", progress)
-            provenance = _provenance(spec, partial / "bin", key, time.monotonic() - started)
+            if spec.is_c:
+                sources = _c_build(spec, partial / "bin", progress)
+                provenance = _c_provenance(spec, partial / "bin", key,
+                                           time.monotonic() - started, sources)
+            else:
+                _go_build(spec, partial / "bin", progress)
+                provenance = _provenance(spec, partial / "bin", key, time.monotonic() - started)
             (partial / PROVENANCE).write_text(json.dumps(provenance, indent=2) + "\n")
             shutil.rmtree(final, ignore_errors=True)
             partial.rename(final)
@@ -202,6 +207,46 @@ def _go_build(spec: EngineSpec, out: Path, progress: Progress | None) -> None:
             raise EngineError(f"engine {spec.name}: step 'go build' wrote no {binary}")
 
 
+def _c_build(spec: EngineSpec, out: Path, progress: Progress | None) -> dict[str, str]:
+    """Compile each binary's C file from the module source, verified against the pinned
+    sums (``go mod download`` in the pin directory), as upstream's Makefile does."""
+    from .pins import download
+
+    if progress:
+        progress(f"building {spec.name} (C from {spec.module_at})")
+    gcc = shutil.which("gcc")
+    if gcc is None:
+        raise EngineError(f"engine {spec.name}: step 'find gcc': no gcc; "
+                          "install it with `apt-get install -y gcc libc6-dev`")
+    src = Path(download(spec)["Dir"])
+    sources: dict[str, str] = {}
+    for binary, rel in spec.binaries.items():
+        path = src / rel
+        sources[binary] = _sha256(path)
+        try:
+            proc.run([gcc, "-Os", "-Wall", "-Werror", "-static",
+                      f"-DVERSION=v{spec.version}-{spec.module_version}",
+                      "-o", str(out / binary), str(path)], timeout=300, echo=False)
+        except CommandError as exc:
+            raise EngineError(f"engine {spec.name}: step 'gcc' failed:\n{exc.output[-1500:]}"
+                              ) from None
+    return sources
+
+
+def _c_provenance(spec: EngineSpec, bindir: Path, key: str, seconds: float,
+                  sources: dict[str, str]) -> dict[str, object]:
+    gcc = proc.run(["gcc", "--version"], timeout=30, echo=False).stdout.splitlines()[0]
+    binaries = {name: {"sha256": _sha256(bindir / name), "size": (bindir / name).stat().st_size,
+                       "compiler": gcc, "source": f"{spec.module_at}/{spec.binaries[name]}",
+                       "source_sha256": sources[name]}
+                for name in spec.binaries}
+    return {
+        "name": spec.name, "kind": spec.kind, "version": spec.version,
+        "module": spec.module_at, "go": "", "compiler": gcc, "tags": [],
+        "key": key, "build_seconds": round(seconds, 1), "binaries": binaries,
+    }
+
+
 def _quote_ldflag(flag: str) -> str:
     """``-X pkg.Var=a b`` as the linker's flag parser needs it: ``-X 'pkg.Var=a b'``."""
     if flag.startswith("-X ") and " " in flag[3:]:
@@ -237,10 +282,11 @@ def _provenance(spec: EngineSpec, bindir: Path, key: str, seconds: float) -> dic
         mod_line = _MOD_LINE.search(info)
         got_go = go_line.group(1) if go_line else "?"
         got_mod = f"{mod_line.group(1)}@{mod_line.group(2)}" if mod_line else "?"
-        if got_go != f"go{spec.go}" or got_mod != spec.module_at:
+        want_mod = module_of(spec, spec.binaries[name])
+        if got_go != f"go{spec.go}" or got_mod != want_mod:
             raise EngineError(
                 f"engine {spec.name}: step 'check': {name} says {got_mod} built with {got_go}, "
-                f"the table says {spec.module_at} with go{spec.go}"
+                f"the table says {want_mod} with go{spec.go}"
             )
         binaries[name] = {"sha256": _sha256(path), "size": path.stat().st_size,
                           "go": got_go, "module": got_mod}
@@ -249,6 +295,20 @@ def _provenance(spec: EngineSpec, bindir: Path, key: str, seconds: float) -> dic
         "module": spec.module_at, "go": f"go{spec.go}", "tags": list(spec.tags),
         "key": key, "build_seconds": round(seconds, 1), "binaries": binaries,
     }
+
+
+def module_of(spec: EngineSpec, package: str) -> str:
+    """module@version a main package comes from: the engine's module, a companion, or a
+    staging module (k8s.io/component-base for kube-log-runner) at the staging version."""
+    if package == spec.module or package.startswith(spec.module + "/"):
+        return spec.module_at
+    for mod, ver in spec.companions.items():
+        if package == mod or package.startswith(mod + "/"):
+            return f"{mod}@{ver}"
+    if spec.staging_version:
+        parts = package.split("/")
+        return f"{'/'.join(parts[:2])}@{spec.staging_version}"
+    return spec.module_at
 
 
 def _sha256(path: Path) -> str:

@@ -55,9 +55,10 @@ def _build(args: argparse.Namespace) -> int:
             print(f"[{i}/{len(chosen)}] {s.name}: cached", file=sys.stderr, flush=True)
             continue
         t0 = time.monotonic()
-        stop = _ticker(f"[{i}/{len(chosen)}] building {s.name} (go{s.go})", t0) if tty else None
+        label = f"[{i}/{len(chosen)}] building {s.name} ({s.toolchain})"
+        stop = _ticker(label, t0) if tty else None
         if not tty:
-            print(f"[{i}/{len(chosen)}] building {s.name} ({s.module_at}, go{s.go})",
+            print(f"[{i}/{len(chosen)}] building {s.name} ({s.module_at}, {s.toolchain})",
                   file=sys.stderr, flush=True)
         try:
             built = builder.build(s)
@@ -108,7 +109,7 @@ def rows() -> list[dict[str, object]]:
             built = None
         row: dict[str, object] = {
             "name": s.name, "kind": s.kind, "version": s.version, "module": s.module_at,
-            "go": f"go{s.go}", "tags": list(s.tags), "built": built is not None,
+            "go": s.toolchain, "tags": list(s.tags), "built": built is not None,
             "binaries": {b: (built.sha256(b) if built else None) for b in s.binaries},
         }
         if built:

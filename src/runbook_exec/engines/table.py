@@ -51,6 +51,9 @@ class EngineSpec:
     companions: dict[str, str] = field(default_factory=dict)
     # upstream requirements replaced by another published version, each with its reason
     substitutes: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # upstream's local replaces (k8s's ./staging/src/k8s.io/*) answered by the published
+    # module of the same path at this version
+    staging_version: str = ""
     cgo: bool = False
     go_source: str = ""
     note: str = ""
@@ -58,6 +61,16 @@ class EngineSpec:
     @property
     def module_at(self) -> str:
         return f"{self.module}@{self.module_version}"
+
+    @property
+    def toolchain(self) -> str:
+        """What compiles it: ``go1.21.6``, or ``gcc`` for a C engine."""
+        return f"go{self.go}" if self.go else "gcc"
+
+    @property
+    def is_c(self) -> bool:
+        """A C program compiled from a module's source (the pause binary), not a Go build."""
+        return not self.go
 
 
 def _moby(version: str, go: str, *, commit: str = "") -> EngineSpec:
@@ -193,6 +206,79 @@ ENGINES: tuple[EngineSpec, ...] = (
     ),
 )
 
+def _runc(version: str, go: str, kind_release: str) -> EngineSpec:
+    return EngineSpec(
+        name=f"runc-{version}", kind="runc", version=version,
+        module="github.com/opencontainers/runc", module_version=f"v{version}", go=go,
+        binaries={"runc": "github.com/opencontainers/runc"},
+        # runc's nsenter is C: cgo, linked statically so it runs in a FROM-scratch node
+        tags=("netgo", "osusergo"), cgo=True,
+        ldflags=(f"-X main.version={version}", f"-X main.gitCommit=v{version}",
+                 "-extldflags=-static"),
+        go_source=f"kind {kind_release} .go-version (kind's base image builds runc with it)",
+        note=f"the runc of kind {kind_release} nodes (RUNC_VERSION in images/base/Dockerfile), "
+        "built without the seccomp tag: no libseccomp is linked, so the lab's pods run "
+        "unconfined, as kubelet's default (seccompDefault: false) asks anyway.",
+    )
+
+
+def _kubelet(version: str, go: str, kind_release: str) -> EngineSpec:
+    x = "k8s.io/component-base/version"
+    major, minor = version.split(".")[:2]
+    return EngineSpec(
+        name=f"kubelet-{version}", kind="kubelet", version=version,
+        module="k8s.io/kubernetes", module_version=f"v{version}", go=go,
+        binaries={
+            "kubelet": "k8s.io/kubernetes/cmd/kubelet",
+            # the klog --log-file flag is gone since 1.26; this is its replacement
+            "kube-log-runner": "k8s.io/component-base/logs/kube-log-runner",
+        },
+        # providerless: no in-tree cloud providers (AWS, Azure, GCE, vSphere SDKs)
+        tags=("providerless",),
+        ldflags=(f"-X {x}.gitVersion=v{version}", f"-X {x}.gitMajor={major}",
+                 f"-X {x}.gitMinor={minor}", f"-X {x}.gitTreeState=clean"),
+        staging_version=f"v0.{minor}.{version.split('.')[2]}",
+        go_source=("build/dependencies.yaml 'golang: upstream version'" if minor == "26"
+                   else ".go-version") + f" at v{version}",
+        note=f"the kubelet of the lab's {kind_release} node (standalone: static pods, no API "
+        "server); the staging modules (k8s.io/api, client-go, ...) come from the proxy at the "
+        "matching v0 versions, as they are published from the same tag.",
+    )
+
+
+_STAGING_12613 = (
+    "v0.26.13",
+    "the module proxy refuses v0.26.15 and v0.26.14 of these staging modules (403); v0.26.13 "
+    "stands in. They hold other components' code and config types: the kubelet compiles none "
+    "of them (`go list -deps` of cmd/kubelet), they only complete the module graph.",
+)
+
+
+def _pause(kube: str) -> EngineSpec:
+    return EngineSpec(
+        name="pause-3.9", kind="pause", version="3.9",
+        module="k8s.io/kubernetes", module_version=f"v{kube}", go="",
+        binaries={"pause": "build/pause/linux/pause.c"},
+        go_source="C: gcc -Os -static, as build/pause/Makefile builds it",
+        note="the sandbox ('pause') container of every pod: kubernetes' build/pause/linux/"
+        f"pause.c at v{kube}, compiled by the host's gcc; the lab's node image carries it as "
+        "registry.k8s.io/pause:3.9 (nothing is pulled).",
+    )
+
+
+ENGINES = ENGINES + (
+    _runc("1.1.7", "1.20.4", "v0.20.0"),
+    _runc("1.4.3", "1.26.7", "v0.33.0"),
+    dataclasses.replace(
+        _kubelet("1.26.15", "1.21.8", "v0.20.0"),
+        substitutes={m: _STAGING_12613 for m in (
+            "k8s.io/controller-manager", "k8s.io/kube-controller-manager", "k8s.io/kube-proxy",
+            "k8s.io/sample-apiserver")},
+    ),
+    _kubelet("1.37.0", "1.26.6", "v0.33.0"),
+    _pause("1.26.15"),
+)
+
 BY_NAME: dict[str, EngineSpec] = {e.name: e for e in ENGINES}
 
 # Which containerd a kind release's nodes run (kind images/base/Dockerfile, CONTAINERD_VERSION).
@@ -203,6 +289,12 @@ KIND_CONTAINERD: dict[str, str] = {
     "v0.30.0": "containerd-2.1.4",
     "v0.33.0": "containerd-2.3.4",
 }
+
+# The runc and kubelet of the lab's node for a kind release (kind images/base/Dockerfile
+# RUNC_VERSION; the kubelet: the seed's Kubernetes 1.26 for v0.20.0, kind's default node
+# image version for the latest release).
+KIND_RUNC: dict[str, str] = {"v0.20.0": "runc-1.1.7", "v0.33.0": "runc-1.4.3"}
+KIND_KUBELET: dict[str, str] = {"v0.20.0": "kubelet-1.26.15", "v0.33.0": "kubelet-1.37.0"}
 
 
 def spec(name: str) -> EngineSpec:

@@ -55,7 +55,7 @@ def go_env(spec: EngineSpec, *, mod: str = "readonly") -> dict[str, str]:
     """The environment of a build: the release's toolchain, no cgo, the pins read-only."""
     env = dict(os.environ)
     env.update(
-        GOTOOLCHAIN=f"go{spec.go}",
+        GOTOOLCHAIN=f"go{spec.go}" if spec.go else "local",
         CGO_ENABLED="1" if spec.cgo else "0",
         GOFLAGS=f"-mod={mod}",
         GOWORK="off",
