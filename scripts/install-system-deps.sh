@@ -27,6 +27,10 @@ REQUIRED=(
   "time:/usr/bin/time"
   "util-linux:unshare"
   "npm:npm"
+  "gcc:gcc"
+  "libc6-dev:/usr/lib/x86_64-linux-gnu/libc.a"
+  "libseccomp-dev:/usr/lib/x86_64-linux-gnu/libseccomp.a"
+  "pkg-config:pkg-config"
   "fonts-wqy-microhei:/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
 )
 # Tests add a package name here to exercise the failure path.

@@ -15,6 +15,7 @@ from .doctor import commands as doctor_commands
 from .engines import commands as engine_commands
 from .errors import RunbookExecError
 from .execute import commands as execute_commands
+from .lab import commands as lab_commands
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -49,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     execute_commands.add_parsers(sub)
     doctor_commands.add_parsers(sub)
     engine_commands.add_parsers(sub)
+    lab_commands.add_parsers(sub)
     return parser
 
 

@@ -16,7 +16,8 @@ a private dockerd; both live in a temp dir and are removed on ``close()``. Live
 """
 
 from .engine import BuiltImage, Engine
-from .kindnode import KindCluster
+from .kindnode import KindCluster, pause_program
+from .kubelet import Event
 from .live import LiveEngine, LiveNode, Target, choose_target, open_target
 from .node import Node
 from .results import CheckRecord, ImageRecord, ImportResult, KubeletView
@@ -26,6 +27,7 @@ __all__ = [
     "CheckRecord",
     "Engine",
     "ImageRecord",
+    "Event",
     "ImportResult",
     "KindCluster",
     "KubeletView",
@@ -35,4 +37,5 @@ __all__ = [
     "Target",
     "choose_target",
     "open_target",
+    "pause_program",
 ]

@@ -70,16 +70,23 @@ def dockerfile_for(layers: Sequence[bytes], *, path: str = "/data") -> tuple[str
     return "\n".join(lines) + "\n", slots
 
 
-def build_context(dockerfile: str, contents: Sequence[bytes]) -> bytes:
-    """A build context tar: the Dockerfile and one file per distinct layer content."""
+PROGRAM_PATH = "/pause"
+
+
+def build_context(dockerfile: str, contents: Sequence[bytes], *,
+                  program: bytes | None = None) -> bytes:
+    """A build context tar: the Dockerfile, one file per distinct layer content and, if
+    given, an executable ``program`` (mode 0755: the legacy builder's COPY keeps modes)."""
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
         members = [("Dockerfile", dockerfile.encode())]
         members += [(f"c{i}", data) for i, data in enumerate(contents)]
+        if program is not None:
+            members.append(("program", program))
         for i, (name, data) in enumerate(members):
             info = tarfile.TarInfo(name)
             info.size = len(data)
-            info.mode = 0o644
+            info.mode = 0o755 if name == "program" else 0o644
             # distinct mtimes: vfs's naive diff compares size and mtime, not bytes
             info.mtime = _EPOCH + i
             tar.addfile(info, io.BytesIO(data))
@@ -97,14 +104,22 @@ class EngineOps:
     def _created(self, ref: str) -> None:
         pass
 
-    def build(self, name: str, layers: Sequence[bytes], *, path: str = "/data") -> BuiltImage:
-        """Build ``FROM scratch`` with one ``COPY`` layer per entry of ``layers``."""
+    def build(self, name: str, layers: Sequence[bytes], *, path: str = "/data",
+              program: bytes | None = None) -> BuiltImage:
+        """Build ``FROM scratch`` with one ``COPY`` layer per entry of ``layers``; with
+        ``program`` (a static executable) a last layer puts it at ``/pause`` as the
+        entrypoint, so a pod can run the image."""
         import docker.errors
 
         ref = self._name(name)
-        dockerfile, slots = dockerfile_for(layers, path=path)
+        if program is not None and not layers:
+            dockerfile, slots = "FROM scratch\n", []
+        else:
+            dockerfile, slots = dockerfile_for(layers, path=path)
+        if program is not None:
+            dockerfile += f'COPY program {PROGRAM_PATH}\nENTRYPOINT ["{PROGRAM_PATH}"]\n'
         distinct = sorted({slot: layers[i] for i, slot in enumerate(slots)}.items())
-        context = build_context(dockerfile, [data for _, data in distinct])
+        context = build_context(dockerfile, [data for _, data in distinct], program=program)
         proc.echo(f"DOCKER_BUILDKIT=0 docker build -t {ref} .")
         try:
             image, _logs = self.client.images.build(
@@ -374,7 +389,8 @@ class Engine(EngineOps):
         return f"dockerd {self.docker} ({spec.module_at}, go{spec.go}), {store}"
 
     def cli(
-        self, *args: str, timeout: float = 300.0, check: bool = True, cwd: Path | None = None
+        self, *args: str, timeout: float = 300.0, check: bool = True, cwd: Path | None = None,
+        stdin: Path | None = None,
     ) -> proc.Result:
         """Run the real docker CLI of this release against this engine (``docker ARGS``), with
         the lab's buildx as its ``docker buildx`` plugin."""
@@ -387,7 +403,7 @@ class Engine(EngineOps):
         env = dict(os.environ, DOCKER_HOST=f"unix://{self.socket}", DOCKER_CONFIG=str(config))
         argv = [str(self.cli_engine.bin("docker")), *args]
         return proc.run(argv, timeout=timeout, check=check, env=env, display=["docker", *args],
-                        merge_stderr=True, cwd=cwd)
+                        merge_stderr=True, cwd=cwd, stdin=stdin)
 
     def buildx_push(
         self,

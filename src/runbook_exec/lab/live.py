@@ -40,10 +40,21 @@ ENV_CLUSTER = "RUNBOOK_KIND_CLUSTER"
 
 
 class NodeLike(Protocol):
-    """What a runbook may call on a node, sandbox or live."""
+    """What a runbook may call on a node, sandbox (:class:`Node`) or live (:class:`LiveNode`).
+
+    ``Target.node`` has this type, so a method one kind of node lacks is a type error
+    (mypy runs over ``runbooks/``), not a crash in a reader's notebook."""
 
     name: str
+    kind: str
 
+    @property
+    def containerd_version(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+    def ctr(self, *args: str, timeout: float = ..., check: bool = ...,
+            stdin: Path | None = ...) -> proc.Result: ...
+    def crictl(self, *args: str, timeout: float = ..., check: bool = ...) -> proc.Result: ...
     def load(self, archive: str | Path, *, timeout: float = ...) -> ImportResult: ...
     def images(self) -> list[ImageRecord]: ...
     def check(self) -> list[CheckRecord]: ...
@@ -68,6 +79,22 @@ def parse_kind_lines(output: str) -> list[str]:
         for line in output.splitlines()
         if line.strip() and not line.startswith("No kind ") and " " not in line.strip()
     ]
+
+
+def parse_containerd_version(output: str) -> str:
+    """``containerd github.com/containerd/containerd/v2 v2.3.4 <rev>`` → ``2.3.4``."""
+    for word in output.split():
+        if word.startswith("v") and word[1:2].isdigit():
+            return word[1:]
+    raise LabError(f"cannot read a containerd version from {output.strip()[:200]!r}")
+
+
+def kind_for_containerd(version: str) -> str | None:
+    """The newest kind release in the engine table whose nodes run containerd ``version``."""
+    from ..engines import KIND_CONTAINERD
+
+    found = [k for k, c in KIND_CONTAINERD.items() if c == f"containerd-{version}"]
+    return max(found, key=lambda k: tuple(int(x) for x in k[1:].split("."))) if found else None
 
 
 def parse_snapshotter(config_dump: str) -> str:
@@ -95,6 +122,35 @@ class LiveNode:
     def __init__(self, container: str) -> None:
         self.container = container
         self._snapshotter: str | None = None
+        self._containerd: str | None = None
+
+    @property
+    def containerd_version(self) -> str:
+        """The node's containerd release (``containerd --version`` inside it)."""
+        if self._containerd is None:
+            with proc.quiet():
+                out = self._exec(["containerd", "--version"], timeout=30).stdout
+            self._containerd = parse_containerd_version(out)
+        return self._containerd
+
+    @property
+    def kind(self) -> str:
+        """The kind release whose nodes run this containerd (the newest such), else the
+        default: what a sandbox node standing in for this one would run."""
+        return kind_for_containerd(self.containerd_version) or DEFAULT_KIND
+
+    @property
+    def description(self) -> str:
+        return f"kind node {self.container}: containerd {self.containerd_version}"
+
+    def ctr(self, *args: str, timeout: float = 60.0, check: bool = True,
+            stdin: Path | None = None) -> proc.Result:
+        """``docker exec --privileged [-i] NODE ctr ARGS``."""
+        return self._exec(["ctr", *args], timeout=timeout, check=check, stdin=stdin)
+
+    def crictl(self, *args: str, timeout: float = 60.0, check: bool = True) -> proc.Result:
+        """``docker exec --privileged NODE crictl ARGS`` (the node's /etc/crictl.yaml)."""
+        return self._exec(["crictl", *args], timeout=timeout, check=check)
 
     def _exec(
         self,
@@ -176,10 +232,11 @@ class LiveEngine(EngineOps):
             self.client.close()
             self.client = None
 
-    def build(self, name: str, layers: Any, *, path: str = "/data") -> BuiltImage:
+    def build(self, name: str, layers: Any, *, path: str = "/data",
+              program: bytes | None = None) -> BuiltImage:
         if self.client is None:
             self.start()
-        return super().build(name, layers, path=path)
+        return super().build(name, layers, path=path, program=program)
 
 
 def unique_name(name: str, token: str) -> str:
@@ -239,7 +296,7 @@ class Target:
 
     kind: str
     reason: str
-    node: Any
+    node: NodeLike
     engine: Any
     cluster: str = ""
     _closers: list[Any] = field(default_factory=list, repr=False)

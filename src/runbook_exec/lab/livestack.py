@@ -1,0 +1,78 @@
+"""A live target made of lab parts: what a reader with Docker and kind has, for CI.
+
+``RUNBOOK_TARGET=live`` means "my own Docker and my kind cluster". To run every runbook that
+way here, :func:`live_stack` starts a real dockerd of a chosen release and kind node
+containers of a chosen kind release in it (:class:`~.kindnode.KindCluster`), puts that
+release's real ``docker`` CLI and the real ``kind`` CLI first on ``PATH``, and returns the
+environment a reader's shell would have: ``DOCKER_HOST``, ``PATH``, ``RUNBOOK_TARGET=live``.
+Nothing of the machine's own Docker or clusters is touched.
+
+``runbook-exec lab live [--docker V] [--kind K] -- COMMAND`` runs COMMAND in it and removes
+everything afterwards, also on SIGINT/SIGTERM/SIGHUP.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from types import FrameType
+
+from .. import proc
+from ..errors import LabError
+from .commands import DEFAULT_LIVE_DOCKER, DEFAULT_LIVE_KIND
+from .engine import Engine
+from .kindnode import KindCluster
+from .live import ENV_CLUSTER, ENV_TARGET
+
+
+@contextlib.contextmanager
+def live_stack(
+    *, docker: str = DEFAULT_LIVE_DOCKER, kind: str = DEFAULT_LIVE_KIND, name: str = "kind",
+    kubelet: bool = False,
+) -> Iterator[dict[str, str]]:
+    """Start the engine and the kind nodes; yield the environment; remove both."""
+    with proc.quiet(), Engine(docker) as engine, \
+            KindCluster(engine, kind=kind, name=name, kubelet=kubelet) as cluster:
+        bindir = engine.root / "live-bin"
+        bindir.mkdir(exist_ok=True)
+        for tool, target in (("docker", engine.cli_engine.bin("docker")),
+                             ("kind", cluster.kind_cli.bin("kind"))):
+            link = bindir / tool
+            link.unlink(missing_ok=True)
+            link.symlink_to(target)
+        env = {
+            "PATH": f"{bindir}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+            "DOCKER_HOST": f"unix://{engine.socket}",
+            "DOCKER_CONFIG": str(engine.root / "cli-config"),
+            ENV_TARGET: "live",
+            ENV_CLUSTER: name,
+            "RUNBOOK_LIVE_DESCRIPTION": cluster.description,
+        }
+        yield env
+
+
+def run_in_live_stack(argv: Sequence[str], *, docker: str, kind: str, kubelet: bool) -> int:
+    """Run ``argv`` with the live stack's environment; its exit status."""
+    if not argv:
+        raise LabError("`runbook-exec lab live` needs a command after `--`, e.g. "
+                       "`runbook-exec lab live -- runbook-exec run --build build/live`")
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt  # unwinds the stack's context managers
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        with live_stack(docker=docker, kind=kind, kubelet=kubelet) as env:
+            print(f"live stack: {env['RUNBOOK_LIVE_DESCRIPTION']}", file=sys.stderr, flush=True)
+            try:
+                return subprocess.run(list(argv), env=dict(os.environ, **env),
+                                      check=False).returncode
+            except FileNotFoundError:
+                raise LabError(f"command not found: {argv[0]}") from None
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)

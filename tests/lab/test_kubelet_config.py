@@ -1,0 +1,43 @@
+"""The standalone kubelet's configuration per release and the parsing of its event lines
+(the real kubelet's events are checked in test_lab_kubelet.py)."""
+
+from __future__ import annotations
+
+import json
+
+from runbook_exec.lab.kubelet import kubelet_argv, kubelet_config, parse_events, static_pod
+
+# a line as klog's text format writes it (kubelet 1.26.15, -v=3)
+LINE = ('I1201 13:10:21.343180      65 event.go:294] "Event occurred" '
+        'object="default/web-kind-control-plane" fieldPath="spec.containers{app}" kind="Pod" '
+        'apiVersion="v1" type="Warning" reason="Failed" message="Error: failed to create '
+        'containerd container: error unpacking image: mismatched image rootfs and manifest '
+        'layers"\nI1201 13:10:22.0 65 kubelet.go:1] "Started kubelet"\n'
+        'I1201 13:10:23.0 65 event.go:294] "Event occurred" object="default/w" '
+        'type="Normal" reason="Pulled" message="Container image \\"demo:1\\" already present '
+        'on machine"\n')
+
+
+def test_events_are_parsed_with_go_quoting() -> None:
+    events = parse_events(LINE)
+    assert [(e.object, e.type, e.reason) for e in events] == [
+        ("default/web-kind-control-plane", "Warning", "Failed"), ("default/w", "Normal", "Pulled")]
+    assert events[0].message.endswith("mismatched image rootfs and manifest layers")
+    assert events[1].message == 'Container image "demo:1" already present on machine'
+
+
+def test_config_has_only_the_fields_each_release_knows() -> None:
+    old, new = json.loads(kubelet_config("1.26.15")), json.loads(kubelet_config("1.37.0"))
+    assert "containerRuntimeEndpoint" not in old and "failCgroupV1" not in old
+    assert new["failCgroupV1"] is False and new["containerRuntimeEndpoint"].startswith("unix://")
+    assert any(a.startswith("--container-runtime-endpoint=") for a in kubelet_argv("1.26.15",
+                                                                                  node="n"))
+    assert not any(a.startswith("--container-runtime-endpoint=") for a in kubelet_argv(
+        "1.37.0", node="n"))
+
+
+def test_static_pod_says_its_pull_policy_and_attempt() -> None:
+    pod = json.loads(static_pod("web", "docker.io/demo/app:1", attempt=2))
+    assert pod["spec"]["containers"][0]["imagePullPolicy"] == "IfNotPresent"
+    assert pod["spec"]["hostNetwork"] is True
+    assert pod["metadata"]["annotations"]["lab.runbook-exec/attempt"] == "2"
