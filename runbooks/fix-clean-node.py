@@ -69,7 +69,7 @@ print(node.load(work / "broken.tar").error)
 stale = [r for r in node.check() if not r.unpacked]
 for r in stale:
     print(re.sub(r"import-\d{4}-\d{2}-\d{2}", "import-<date>", r.ref), "| unpacked:", r.unpacked)
-assert any(r.ref == "docker.io/library/demo:v1" for r in stale)
+assert any(r.ref == "docker.io/library/" + built.ref for r in stale)
 assert node.kubelet_view(built.ref).present
 
 # %% [markdown] lang="zh"
@@ -96,7 +96,7 @@ assert not node.kubelet_view(built.ref).present
 # %%
 print(target.save([built.ref], work / "good.tar", as_docker="25.0.3"))
 res = node.load(work / "good.tar")
-unpacked = node.unpacked("docker.io/library/demo:v1")
+unpacked = node.unpacked("docker.io/library/" + built.ref)
 view = node.kubelet_view(built.ref)
 print(res.error or "imported", "| unpacked:", unpacked)
 print(view)

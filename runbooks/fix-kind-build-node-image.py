@@ -107,6 +107,10 @@ def clear_node() -> None:
 
 # %%
 built = engine.build(BUILT, [b"apiserver-base", b"apiserver-bin"])
+# on the live target the tag carries a unique suffix (your images are never touched); the
+# repository, which the rename works on, stays
+repository, tag = built.ref.rsplit(":", 1)
+BUILT, WANTED = built.ref, f"{drop_arch(repository)}:{tag}"
 
 # %% [markdown] lang="zh"
 # 真实的 Docker 24.0.7 保存的归档：改名生效，节点上是 `kube-apiserver`。

@@ -100,7 +100,7 @@ assert runbook_exec("doctor", "diagnose", str(work / "fixed.tar")).returncode ==
 # fixed.tar` runs): it imports, unpacks, and has the original image ID.
 
 # %%
-ref = "docker.io/library/demo:v1"
+ref = "docker.io/library/" + built.ref
 res = node.load(work / "fixed.tar")
 view = node.kubelet_view(built.ref)
 print(res.error or "imported", "| unpacked:", node.unpacked(ref))

@@ -86,7 +86,9 @@ SAVES_25_0_0 = 16
 # with a provenance attestation.
 
 # %%
-lab = open_target(docker="29.8.1", kind="v0.33.0")
+lab = open_target(docker="29.8.1", kind="v0.33.0",
+                  sandbox_only="the matrix compares nine Docker releases on the containerd of "
+                  "five kind releases")
 registry = lab.registry()
 print(registry.description)
 remote = {"@sha256": f"{registry.host}/matrix/digest:v1",

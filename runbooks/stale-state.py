@@ -47,7 +47,7 @@ import tempfile
 import time
 
 from runbook_exec import proc
-from runbook_exec.lab import KindCluster, open_target
+from runbook_exec.lab import KindCluster, open_target, pause_program
 
 proc.echo_to_stdout()
 workdir = tempfile.mkdtemp(prefix="runbook-stale-state-")
@@ -69,7 +69,7 @@ lab = open_target(docker="25.0.0", kind="v0.20.0")
 
 # %%
 built = lab.engine.build("demo/stale:1", [b"base\n", b"app v1\n", b"base\n"])
-name = "docker.io/demo/stale:1"
+name = "docker.io/" + built.ref
 proc.echo(f"docker image inspect -f '{{{{ .Id }}}}' {built.ref}")
 image_id = lab.engine.image_id(built.ref)
 print(image_id)
@@ -200,31 +200,32 @@ assert any(c.ref == name and c.unpacked for c in final)
 print(lab.node.kubelet_view(name))
 
 # %% [markdown] lang="zh"
-# ## 用真实的 kind 再走一遍
+# ## 用真实的 kind 和 kubelet 再走一遍
 #
 # 上面是按 kind 的做法逐条执行的命令。这里换成真实的 kind v0.20.0 命令行（从源码构建），
-# 对着实验环境里的
-# 节点容器执行：节点容器带着 kind 的标签，里面运行 kind v0.20.0 节点的 containerd 1.7.1 和 crictl，
-# 主机上的
-# Docker 是真实的 25.0.0。第一次 `kind load docker-image` 报的正是 kind 的原文；第二次 kind
-# 说镜像“already
-# present”，直接跳过。这个节点容器里只有 containerd，没有 kubelet 和 API server。
+# 对着实验环境里的节点容器执行。节点容器带着 kind 的标签，里面运行 kind v0.20.0 节点的
+# containerd 1.7.1、runc 1.1.7 和 crictl，外加一个独立运行的 kubelet 1.26.15（没有 API
+# server，Pod 来自静态清单，事件写进 kubelet 的日志）。主机上的 Docker 是真实的 25.0.0。
+# 镜像里放了一个能运行的程序（Kubernetes 的 pause），好让 Pod 最后真的能起来。
 
 # %% [markdown] lang="en"
-# ## Once more with the real kind
+# ## Once more with the real kind and a kubelet
 #
 # The steps above replay kind's commands one by one. Here the real kind v0.20.0 CLI (built from
-# source) runs against node containers in the lab: they carry kind's labels and run the
-# containerd 1.7.1 and crictl of kind v0.20.0 nodes, and the host's Docker is the real 25.0.0.
-# The first `kind load docker-image` prints kind's own error text; the second says the image is
-# "already present" and skips the node. The node container runs containerd only: no kubelet, no
-# API server.
+# source) runs against node containers in the lab. They carry kind's labels and run the
+# containerd 1.7.1, runc 1.1.7 and crictl of kind v0.20.0 nodes, plus a standalone kubelet
+# 1.26.15 (no API server: pods come from static manifests, events go to the kubelet's log). The
+# host's Docker is the real 25.0.0. The image holds a program that can run (Kubernetes' pause),
+# so that the pod can start in the end.
 
 # %%
-cluster = KindCluster(lab.engine, kind="v0.20.0").start()
+# the sandbox's Docker 25.0.0; on the live target a private one beside your Docker
+kind_engine = lab.sandbox_engine("25.0.0")
+cluster = KindCluster(kind_engine, kind="v0.20.0", kubelet=True).start()
 print(cluster.description)
 print(cluster.kind_cmd("get", "nodes").output, end="")
-fresh = lab.engine.build("demo/kindload:1", [b"base\n", b"app v2\n", b"base\n"])
+fresh = kind_engine.build("demo/kindload:1", [b"base\n", b"app v2\n", b"base\n"],
+                         program=pause_program())
 first = cluster.kind_cmd("load", "docker-image", fresh.ref)
 print(first.output, end="")
 second = cluster.kind_cmd("load", "docker-image", fresh.ref)
@@ -236,13 +237,36 @@ assert 'ERROR: failed to load image: command "docker exec --privileged -i kind-c
 assert second.ok and "found to be already present on all nodes." in second.output
 
 # %% [markdown] lang="zh"
+# 现在让 kubelet 用这个镜像起一个 Pod（`imagePullPolicy: IfNotPresent`，标签是 `:1` 而不是
+# `:latest`，否则默认策略是 `Always`，kubelet 会先去拉取）。下面是 kubelet 自己记下的事件，
+# 也就是在集群里 `kubectl describe pod` 会看到的那几行：
+
+# %% [markdown] lang="en"
+# Now the kubelet starts a pod with this image (`imagePullPolicy: IfNotPresent`, and a `:1` tag
+# rather than `:latest`, whose default policy is `Always`, which would make the kubelet pull
+# first). These are the events the kubelet itself records, the lines `kubectl describe pod`
+# shows on a cluster:
+
+# %%
+pod = cluster.run_pod("web", "docker.io/demo/kindload:1")
+stale_events = cluster.wait_event(pod, "Failed")
+for event in stale_events:
+    print(event)
+reasons = {(e.reason, e.message) for e in stale_events}
+assert ("Pulled", 'Container image "docker.io/demo/kindload:1" already present on machine') \
+    in reasons
+assert ("Failed", "Error: failed to create containerd container: error unpacking image: "
+        "mismatched image rootfs and manifest layers") in reasons
+
+# %% [markdown] lang="zh"
 # 清理时 `crictl rmi` 够不够？在节点里试一下，再看还剩哪些记录：
 
 # %% [markdown] lang="en"
 # Is `crictl rmi` enough to clean up? Try it in the node, then list what is left:
 
 # %%
-node_name = cluster.nodes[0]
+node_name = cluster.control_plane
+cluster.delete_pod("web")
 print(cluster.node_exec(node_name, "crictl", "rmi", "docker.io/demo/kindload:1").output, end="")
 left = [line.split()[0] for line in cluster.node_exec(
     node_name, "ctr", "-n", "k8s.io", "images", "ls", "-q").output.splitlines() if line.strip()]
@@ -252,9 +276,28 @@ print("records left after crictl rmi:", [re.sub(r"import-\d{4}-\d{2}-\d{2}", "im
 if left:
     print(cluster.node_exec(node_name, "ctr", "-n", "k8s.io", "images", "rm", *left).output,
           end="")
-after = cluster.kind_cmd("load", "docker-image", fresh.ref)
-print(after.output.splitlines()[0])
-assert "not yet present on node" in after.output  # kind no longer skips the node
+
+# %% [markdown] lang="zh"
+# 记录删干净以后，用修好的 Docker 25.0.3（真实的引擎）保存同一个镜像，交给
+# `kind load image-archive`，再把 Pod 重新建一次：
+
+# %% [markdown] lang="en"
+# With every record gone, the fixed Docker 25.0.3 (the real engine) saves the same image, `kind
+# load image-archive` loads it, and the pod is created again:
+
+# %%
+good = lab.save(fresh.ref, os.path.join(workdir, "kindload-25.0.3.tar"), as_docker="25.0.3",
+                source=kind_engine)
+print(good)
+after = cluster.kind_cmd("load", "image-archive", str(good.path))
+print(after.output, end="")
+assert after.ok
+seen = len(cluster.events(pod))
+pod = cluster.run_pod("web", "docker.io/demo/kindload:1")
+started = cluster.wait_event(pod, "Started", after=seen)
+for event in started:
+    print(event)
+assert any(e.message == "Started container app" for e in started)
 cluster.close()
 
 # %% [markdown] lang="zh"

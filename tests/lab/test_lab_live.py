@@ -108,11 +108,13 @@ def test_docker_exec_argv_matches_kind() -> None:
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
-        ("demo:1", "demo-runbook-ab12:1"),
-        ("demo", "demo-runbook-ab12:latest"),
-        ("localhost:5000/demo", "localhost:5000/demo-runbook-ab12:latest"),
+        ("demo:1", "demo:1-runbook-ab12"),
+        ("demo", "demo:latest-runbook-ab12"),
+        ("localhost:5000/demo", "localhost:5000/demo:latest-runbook-ab12"),
+        ("registry.k8s.io/kube-apiserver-amd64:v1.29.0",
+         "registry.k8s.io/kube-apiserver-amd64:v1.29.0-runbook-ab12"),
     ],
-    ids=["tag", "no-tag", "registry-port"],
+    ids=["tag", "no-tag", "registry-port", "arch-suffix-kept"],
 )
 def test_unique_name(name: str, expected: str) -> None:
     assert unique_name(name, "ab12") == expected

@@ -162,12 +162,15 @@ class Containerd:
     """
 
     def __init__(
-        self, base: Path, *, cri: bool, ready_timeout: float = 15.0, bindir: Path | None = None
+        self, base: Path, *, cri: bool, ready_timeout: float = 15.0, bindir: Path | None = None,
+        runc_dir: Path | None = None,
     ) -> None:
         self.base = base
         self.cri = cri
         # a built engine's bin dir (containerd, ctr, shim); None: the system's containerd
         self.bindir = bindir
+        # where the shim finds runc (a built runc engine); None: PATH's
+        self.runc_dir = runc_dir
         self.ready_timeout = ready_timeout
         self.address = base / "containerd.sock"
         self.log = base / "containerd.log"
@@ -185,7 +188,8 @@ class Containerd:
 
     def start(self) -> None:
         require_root("the sandbox containerd")
-        path = f"{self.bindir}:{os.environ.get('PATH', '/usr/bin:/bin')}" if self.bindir else None
+        dirs = [str(d) for d in (self.bindir, self.runc_dir) if d is not None]
+        path = ":".join([*dirs, os.environ.get("PATH", "/usr/bin:/bin")]) if dirs else None
         binary = find_binary("containerd", path=path)
         self.ctr = find_binary("ctr", path=path)
         config = self.base / "config.toml"

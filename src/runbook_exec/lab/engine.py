@@ -132,6 +132,38 @@ class EngineOps:
         layers_ids = tuple(image.attrs["RootFS"].get("Layers") or ())
         return BuiltImage(ref, image.id, layers_ids, dockerfile)
 
+    def cli(
+        self, *args: str, timeout: float = 300.0, check: bool = True, cwd: Path | None = None,
+        stdin: Path | None = None,
+    ) -> proc.Result:
+        """``docker ARGS`` against this engine."""
+        raise NotImplementedError
+
+    def _scratch(self) -> Path:
+        """A directory of this engine's own for build contexts."""
+        raise NotImplementedError
+
+    def buildx_push(
+        self,
+        ref: str,
+        layers: Sequence[bytes],
+        *,
+        platforms: Sequence[str],
+        provenance: bool,
+    ) -> proc.Result:
+        """``docker buildx build --platform P,... --provenance=B --push -t REF .`` of a
+        ``FROM scratch`` image with one ``COPY`` per layer (no RUN, so no emulation needed)."""
+        dockerfile, slots = dockerfile_for(layers)
+        scratch = self._scratch()
+        context = scratch / f"context-{len(list(scratch.glob('context-*')))}"
+        context.mkdir()
+        (context / "Dockerfile").write_text(dockerfile)
+        for i, slot in enumerate(slots):
+            (context / f"c{slot}").write_bytes(layers[i])
+        return self.cli("buildx", "build", "--platform", ",".join(platforms),
+                        f"--provenance={'true' if provenance else 'false'}", "--push",
+                        "-t", ref, ".", cwd=context, timeout=600)
+
     def save(self, refs: Iterable[str] | str, path: str | Path) -> Path:
         """Write ``docker save REFS`` output to ``path`` (streamed; removed on failure)."""
         names = [refs] if isinstance(refs, str) else list(refs)
@@ -313,9 +345,15 @@ class Engine(EngineOps):
         self._base = base = make_workdir("runbook-engine-")
         atexit.register(self.close)
         try:
+            # the shim of the engine's containerd runs runc: one of the same generation, built
+            # from source (Docker 29's container specs ask for a time namespace, which
+            # Debian's runc 1.1.5 does not know)
+            runc = engines.require(engines.spec(
+                "runc-1.4.3" if self.containerd_engine.spec.version.startswith("2.")
+                else "runc-1.1.7"))
             self._containerd = Containerd(
                 base / "c", cri=False, ready_timeout=self.ready_timeout,
-                bindir=self.containerd_engine.bindir,
+                bindir=self.containerd_engine.bindir, runc_dir=runc.bindir,
             )
             (base / "c").mkdir()
             self._containerd.start()
@@ -338,11 +376,20 @@ class Engine(EngineOps):
             ]
             if not self.containerd_store:
                 argv.append("--storage-driver=vfs")
+            # dockerd joins its containerd's private mount namespace: with the containerd
+            # image store dockerd mounts each container's rootfs itself and the shim's runc
+            # must see that mount (in a namespace of its own it finds an empty directory:
+            # `exec: "/usr/local/bin/containerd": stat ...: no such file or directory`)
+            nsenter = shutil.which("nsenter")
             unshare = shutil.which("unshare")
-            if unshare is not None:
+            cpid = self._containerd.pid
+            if nsenter is not None and cpid is not None and Path(f"/proc/{cpid}/ns/mnt").exists():
+                argv = [nsenter, f"--mount=/proc/{cpid}/ns/mnt", "--", *argv]
+            elif unshare is not None:
                 argv = [unshare, "--mount", "--propagation", "private", *argv]
             # dockerd finds runc and the containerd shim on PATH
-            env = dict(os.environ, PATH=f"{self.containerd_engine.bindir}:{os.environ['PATH']}")
+            env = dict(os.environ, PATH=f"{self.containerd_engine.bindir}:{runc.bindir}:"
+                       f"{os.environ['PATH']}")
             self._dockerd = proc.spawn(argv, log=base / "dockerd.log", env=env)
             self._wait_ready()
         except BaseException:
@@ -405,25 +452,8 @@ class Engine(EngineOps):
         return proc.run(argv, timeout=timeout, check=check, env=env, display=["docker", *args],
                         merge_stderr=True, cwd=cwd, stdin=stdin)
 
-    def buildx_push(
-        self,
-        ref: str,
-        layers: Sequence[bytes],
-        *,
-        platforms: Sequence[str],
-        provenance: bool,
-    ) -> proc.Result:
-        """``docker buildx build --platform P,... --provenance=B --push -t REF .`` of a
-        ``FROM scratch`` image with one ``COPY`` per layer (no RUN, so no emulation needed)."""
-        dockerfile, slots = dockerfile_for(layers)
-        context = self.root / f"context-{len(list(self.root.glob('context-*')))}"
-        context.mkdir()
-        (context / "Dockerfile").write_text(dockerfile)
-        for i, slot in enumerate(slots):
-            (context / f"c{slot}").write_bytes(layers[i])
-        return self.cli("buildx", "build", "--platform", ",".join(platforms),
-                        f"--provenance={'true' if provenance else 'false'}", "--push",
-                        "-t", ref, ".", cwd=context, timeout=600)
+    def _scratch(self) -> Path:
+        return self.root
 
     def close(self) -> None:
         """Stop dockerd and its containerd, remove their directory (idempotent)."""

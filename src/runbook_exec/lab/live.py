@@ -8,6 +8,7 @@ plain functions so they are tested without a cluster.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import secrets
 import shutil
@@ -33,6 +34,7 @@ from .results import (
     parse_crictl_inspecti,
     parse_images,
     parse_import,
+    strip_host_noise,
 )
 
 ENV_TARGET = "RUNBOOK_TARGET"
@@ -123,6 +125,7 @@ class LiveNode:
         self.container = container
         self._snapshotter: str | None = None
         self._containerd: str | None = None
+        self._before: set[str] = set()
 
     @property
     def containerd_version(self) -> str:
@@ -160,13 +163,15 @@ class LiveNode:
         check: bool = True,
         stdin: Path | None = None,
     ) -> proc.Result:
-        return proc.run(
+        res = proc.run(
             docker_exec_argv(self.container, argv, stdin=stdin is not None),
             timeout=timeout,
             check=check,
             stdin=stdin,
             merge_stderr=True,
         )
+        # containerd >= 2.2 on a cgroup v1 host warns on every ctr call
+        return dataclasses.replace(res, stdout=strip_host_noise(res.stdout))
 
     def snapshotter(self) -> str:
         if self._snapshotter is None:
@@ -183,11 +188,24 @@ class LiveNode:
         shown = proc.quote_argv(docker_exec_argv(self.container, argv, stdin=True))
         return parse_import(res.returncode, res.stdout, command=f"{shown} < {path}")
 
-    def images(self) -> list[ImageRecord]:
+    # Your node holds your own images: the records there before the runbook started are
+    # left out of images()/check(), never removed, and close() removes what the runbook
+    # added. (So run one runbook at a time against a node.)
+    def baseline(self) -> LiveNode:
+        """Remember the records the node holds now (the reader's own)."""
+        with proc.quiet():
+            self._before = {r.ref for r in self._all_images()}
+        return self
+
+    def _all_images(self) -> list[ImageRecord]:
         return parse_images(self._exec(["ctr", "-n", NAMESPACE, "images", "ls"]).stdout)
 
+    def images(self) -> list[ImageRecord]:
+        return [r for r in self._all_images() if r.ref not in self._before]
+
     def check(self) -> list[CheckRecord]:
-        return parse_check(self._exec(["ctr", "-n", NAMESPACE, "images", "check"]).stdout)
+        rows = parse_check(self._exec(["ctr", "-n", NAMESPACE, "images", "check"]).stdout)
+        return [c for c in rows if c.ref not in self._before]
 
     def unpacked(self, ref: str) -> bool:
         return is_unpacked(self.check(), ref)
@@ -195,7 +213,18 @@ class LiveNode:
     def remove(self, *refs: str) -> proc.Result:
         if not refs:
             raise LabError("remove() needs at least one image reference")
+        mine = sorted(set(refs) & self._before)
+        if mine:
+            raise LabError(f"{', '.join(mine)} was on your node before this runbook started; "
+                           "the runbook does not remove it (do it yourself if you mean to)")
         return self._exec(["ctr", "-n", NAMESPACE, "images", "rm", *refs])
+
+    def close(self) -> None:
+        """Remove the image records the runbook added to your node."""
+        with proc.quiet():
+            added = [r.ref for r in self.images()]
+            if added:
+                self._exec(["ctr", "-n", NAMESPACE, "images", "rm", *added], check=False)
 
     def kubelet_view(self, ref: str) -> KubeletView:
         res = self._exec(["crictl", "inspecti", ref], check=False)
@@ -211,6 +240,7 @@ class LiveEngine(EngineOps):
         self.client = client
         self.token = secrets.token_hex(4)
         self.created: list[str] = []
+        self._tmp: Path | None = None
 
     def start(self) -> LiveEngine:
         if self.client is None:
@@ -222,6 +252,21 @@ class LiveEngine(EngineOps):
     def _name(self, name: str) -> str:
         return unique_name(name, self.token)
 
+    def cli(
+        self, *args: str, timeout: float = 300.0, check: bool = True, cwd: Path | None = None,
+        stdin: Path | None = None,
+    ) -> proc.Result:
+        """``docker ARGS`` with your docker CLI (PATH, DOCKER_HOST, your buildx plugin)."""
+        return proc.run([find_binary("docker"), *args], timeout=timeout, check=check, cwd=cwd,
+                        stdin=stdin, display=["docker", *args], merge_stderr=True)
+
+    def _scratch(self) -> Path:
+        if self._tmp is None:
+            import tempfile
+
+            self._tmp = Path(tempfile.mkdtemp(prefix="runbook-live-"))
+        return self._tmp
+
     def _created(self, ref: str) -> None:
         self.created.append(ref)
 
@@ -231,6 +276,26 @@ class LiveEngine(EngineOps):
             self.created.clear()
             self.client.close()
             self.client = None
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+    @property
+    def docker(self) -> str:
+        """The reader's Docker release (``docker version``'s server version)."""
+        if self.client is None:
+            self.start()
+        return self.version()
+
+    @property
+    def description(self) -> str:
+        if self.client is None:
+            self.start()
+        info = self.client.info()
+        driver = str(info.get("Driver", "?"))
+        store = ("containerd image store" if "containerd" in str(info.get("DriverStatus", ""))
+                 or driver.startswith(("overlayfs", "stargz")) else "graphdriver store")
+        return f"your Docker {self.version()} ({store}, {driver})"
 
     def build(self, name: str, layers: Any, *, path: str = "/data",
               program: bytes | None = None) -> BuiltImage:
@@ -240,11 +305,14 @@ class LiveEngine(EngineOps):
 
 
 def unique_name(name: str, token: str) -> str:
-    """``demo:1`` → ``demo-runbook-<token>:1`` so the user's own images are never touched."""
+    """``demo:1`` → ``demo:1-runbook-<token>`` so the user's own images are never touched.
+
+    The token goes into the tag, so the repository — what kind and containerd derive names
+    from (e.g. kind v0.20.0 dropping an ``-amd64`` suffix) — stays the runbook's own."""
     repo, sep, tag = name.rpartition(":")
     if not sep or "/" in tag:
         repo, tag = name, "latest"
-    return f"{repo}-runbook-{token}:{tag}"
+    return f"{repo}:{tag}-runbook-{token}"
 
 
 @dataclass(frozen=True)
@@ -308,58 +376,73 @@ class Target:
         return self.node.load(archive)  # type: ignore[no-any-return]
 
     def engine_for(self, docker: str) -> Any:
-        """The sandbox engine of Docker release ``docker`` (started on first use)."""
-        if self.kind != "sandbox":
-            raise LabError("engine_for() starts sandbox engines; the live target has one Docker")
+        """The engine of Docker release ``docker``: the target's own when it is that release,
+        else a sandbox engine of it (:meth:`sandbox_engine`)."""
         if getattr(self.engine, "docker", None) == docker:
             return self.engine
+        return self.sandbox_engine(docker)
+
+    def sandbox_engine(self, docker: str) -> Engine:
+        """A lab dockerd of release ``docker`` (started on first use): the sandbox's own
+        engine when it is that release; on the live target one beside your Docker, which it
+        never touches (root and the built engine are needed)."""
+        if self.kind == "sandbox" and getattr(self.engine, "docker", None) == docker:
+            return self.engine  # type: ignore[no-any-return]
+        if os.geteuid() != 0:
+            raise LabError(
+                f"a sandbox Docker {docker} engine needs root; run as root, or skip this part")
         if docker not in self._engines:
             engine = Engine(docker).start()
             self._closers.append(engine.close)
             self._engines[docker] = engine
-        return self._engines[docker]
+        return self._engines[docker]  # type: ignore[no-any-return]
 
     def save(
-        self, refs: list[str] | str, path: str | Path, *, as_docker: str | None = None
+        self, refs: list[str] | str, path: str | Path, *, as_docker: str | None = None,
+        source: Any = None,
     ) -> Saved:
         """``docker save REFS`` as Docker release ``as_docker`` writes it (default: the
         target's own engine).
 
-        On the sandbox the real dockerd of that release answers: images built in the main
-        engine are moved into it first (``docker save`` | ``docker load``, which keeps their
-        IDs). On the live target a release other than the reader's own Docker can only be
-        modelled (:mod:`runbook_exec.writers`); the answer says which it was.
+        The real dockerd of that release answers where one can start (always on the
+        sandbox; on the live target beside your Docker when run as root): images built in
+        ``source`` (default: the target's engine) are moved into it first (``docker save``
+        | ``docker load``, which keeps their IDs). Otherwise a release other than your own
+        Docker can only be modelled (:mod:`runbook_exec.writers`); the answer says which.
         """
         names = [refs] if isinstance(refs, str) else list(refs)
         dest = Path(path)
-        if self.kind == "sandbox":
-            engine = self.engine_for(as_docker) if as_docker else self.engine
-            if engine is not self.engine:
-                self._transfer(names, engine)
+        src = source if source is not None else self.engine
+        if self.kind == "sandbox" or (as_docker and as_docker != self.engine.docker
+                                      and _can_start_engine(as_docker)):
+            engine = self.engine_for(as_docker) if as_docker else src
+            if engine is not src:
+                self._transfer(names, engine, src)
             engine.save(names, dest)
             return Saved(dest, engine.docker, f"real {engine.description}", True)
+        # the live target, and no sandbox engine of that release can start here
         own = self.engine.version()
         if as_docker is None or as_docker == own:
             self.engine.save(names, dest)
             return Saved(dest, own, f"your Docker {own}", True)
         return _model_save(self.engine, names, dest, as_docker)
 
-    def _transfer(self, names: list[str], engine: Any) -> None:
+    def _transfer(self, names: list[str], engine: Any, source: Any) -> None:
         missing = [n for n in names if not engine.has(n)]
         if not missing:
             return
-        handoff = Path(engine.root) / "handoff.tar"
+        handoff = Path(engine.root) / "handoff.tar"  # the sandbox engine's own temp dir
         try:
             with proc.quiet():
-                self.engine.save(missing, handoff)
+                source.save(missing, handoff)
                 engine.load(handoff)
         finally:
             handoff.unlink(missing_ok=True)
 
     def registry(self) -> Any:
-        """The lab's registry (started on first use; sandbox only)."""
-        if self.kind != "sandbox":
-            raise LabError("the lab registry belongs to the sandbox target")
+        """The lab's registry on 127.0.0.1 (started on first use): where "pulled" images come
+        from. On the live target your Docker pushes to it and pulls from it (a loopback
+        registry needs no ``insecure-registries`` entry)."""
         if "registry" not in self._engines:
             from .registry import Registry
 
@@ -409,6 +492,19 @@ def _model_save(engine: Any, names: list[str], dest: Path, docker: str) -> Saved
     return Saved(dest, docker, by, False)
 
 
+def _can_start_engine(docker: str) -> bool:
+    """Whether a sandbox dockerd of release ``docker`` can start here: root, and built."""
+    from .. import engines
+    from ..errors import EngineError
+
+    if os.geteuid() != 0:
+        return False
+    try:
+        return all(engines.find(s) is not None for s in engines.docker_engines(docker))
+    except EngineError:  # a release with no engine: the model answers
+        return False
+
+
 def kind_clusters() -> list[str] | None:
     """``kind get clusters``, or None when kind is not installed."""
     if shutil.which("kind") is None:
@@ -425,12 +521,20 @@ def open_target(
     engine: bool = True,
     docker: str = DEFAULT_DOCKER,
     kind: str = DEFAULT_KIND,
+    sandbox_only: str = "",
 ) -> Target:
     """Open the sandbox (default) or live target, print which and why, and return it.
 
     On the sandbox the node runs the containerd of kind release ``kind`` and the engine is
-    the real dockerd of Docker release ``docker``, both built from source."""
+    the real dockerd of Docker release ``docker``, both built from source. ``sandbox_only``
+    (the reason, e.g. "this runbook compares nine Docker releases") keeps a runbook on the
+    sandbox even with ``RUNBOOK_TARGET=live``, and says so."""
     env = os.environ if env is None else env
+    if sandbox_only and env.get(ENV_TARGET, "").strip().lower() == "live":
+        env = dict(env, **{ENV_TARGET: "sandbox"})
+        print(f"target: sandbox — {ENV_TARGET}=live, but {sandbox_only}; it runs in the "
+              "sandbox, which never touches your Docker or your clusters", flush=True)
+        return open_target(env, engine=engine, docker=docker, kind=kind)
     choice = choose_target(env, kind_clusters())
     print(f"target: {choice.kind} — {choice.reason}", flush=True)
     if choice.kind == "live":
@@ -442,8 +546,10 @@ def open_target(
             raise LabError(f"kind cluster {choice.cluster!r} has no nodes")
         node_name = next((n for n in nodes if n.endswith("-control-plane")), nodes[0])
         live_engine = LiveEngine().start()
-        target = Target("live", choice.reason, LiveNode(node_name), live_engine, choice.cluster)
+        live_node = LiveNode(node_name).baseline()
+        target = Target("live", choice.reason, live_node, live_engine, choice.cluster)
         target._closers.append(live_engine.close)
+        target._closers.append(live_node.close)
         return target
     node = Node(kind=kind).start()
     target = Target("sandbox", choice.reason, node, None)

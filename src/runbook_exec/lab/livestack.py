@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from types import FrameType
 
 from .. import proc
@@ -27,6 +29,21 @@ from .commands import DEFAULT_LIVE_DOCKER, DEFAULT_LIVE_KIND
 from .engine import Engine
 from .kindnode import KindCluster
 from .live import ENV_CLUSTER, ENV_TARGET
+
+_OPEN = re.compile(r"open_target\(([^)]*)\)", re.S)
+
+
+def stack_of(runbook: Path) -> tuple[str, str]:
+    """The (Docker release, kind release) a runbook opens its target with: the reader that
+    runbook is written for, so the live stack to verify it on."""
+    from .engine import DEFAULT_DOCKER
+    from .node import DEFAULT_KIND
+
+    match = _OPEN.search(runbook.read_text(encoding="utf-8"))
+    args = match.group(1) if match else ""
+    docker = re.search(r'docker="([^"]+)"', args)
+    kind = re.search(r'kind="([^"]+)"', args)
+    return (docker.group(1) if docker else DEFAULT_DOCKER, kind.group(1) if kind else DEFAULT_KIND)
 
 
 @contextlib.contextmanager

@@ -1,0 +1,51 @@
+"""Every runbook passes on the live target: a reader's own Docker and kind cluster, here made
+of lab parts (``runbook-exec lab live``: a real dockerd of the runbook's Docker release, node
+containers of its kind release, the real docker and kind CLIs on PATH, RUNBOOK_TARGET=live).
+
+Runbooks are grouped by the (Docker, kind) they open their target with, one live stack per
+group; the executed notebooks and ledger go to ``build/live/`` (cached like the site's)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from runbook_exec.lab.livestack import stack_of
+
+pytestmark = [
+    pytest.mark.daemons,
+    pytest.mark.skipif(os.geteuid() != 0, reason="needs root for dockerd and kind nodes"),
+]
+
+ROOT = Path(__file__).resolve().parents[2]
+RUNBOOKS = sorted((ROOT / "runbooks").glob("*.py"))
+GROUPS: dict[tuple[str, str], list[Path]] = defaultdict(list)
+for _rb in RUNBOOKS:
+    GROUPS[stack_of(_rb)].append(_rb)
+
+
+def test_every_runbook_has_a_live_stack() -> None:
+    assert sum(len(v) for v in GROUPS.values()) == len(RUNBOOKS) >= 13
+
+
+@pytest.mark.parametrize("stack", sorted(GROUPS), ids=lambda s: f"docker-{s[0]}-kind-{s[1]}")
+def test_runbooks_pass_on_the_live_target(stack: tuple[str, str]) -> None:
+    docker, kind = stack
+    build = ROOT / "build" / "live" / f"docker-{docker}-kind-{kind}"
+    exe = Path(sys.executable).parent / "runbook-exec"
+    argv = [str(exe), "lab", "live", "--docker", docker, "--kind", kind, "--",
+            str(exe), "run", "-j", "1", "--build", str(build), *map(str, GROUPS[stack])]
+    res = subprocess.run(argv, capture_output=True, text=True, timeout=1800, check=False)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    ledger = json.loads((build / "ledger.json").read_text())
+    records = ledger.get("runbooks", ledger)
+    for rb in GROUPS[stack]:
+        record = records[rb.stem]
+        assert record["status"] == "passed", (rb.stem, record)
+        assert record["environment"]["target"] == "live", record["environment"]
