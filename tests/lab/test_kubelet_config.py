@@ -41,3 +41,19 @@ def test_static_pod_says_its_pull_policy_and_attempt() -> None:
     assert pod["spec"]["containers"][0]["imagePullPolicy"] == "IfNotPresent"
     assert pod["spec"]["hostNetwork"] is True
     assert pod["metadata"]["annotations"]["lab.runbook-exec/attempt"] == "2"
+
+
+def test_missing_kubelet_engine_says_which_to_build(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    from runbook_exec import engines
+    from runbook_exec.errors import EngineError
+
+    monkeypatch.setenv("RUNBOOK_ENGINES_DIR", str(tmp_path))
+    with pytest.raises(EngineError) as exc:
+        engines.require(engines.node_binaries("v0.20.0")["kubelet"])
+    assert str(exc.value).startswith("engine kubelet-1.26.15 (k8s.io/kubernetes@v1.26.15) is not "
+                                     "built; run `runbook-exec engines build kubelet-1.26.15`")
+    with pytest.raises(EngineError, match="no kubelet engine for kind v0.26.0; releases with "
+                       "one: v0.20.0, v0.33.0"):
+        engines.node_binaries("v0.26.0")
