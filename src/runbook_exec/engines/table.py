@@ -219,8 +219,8 @@ def _runc(version: str, go: str, kind_release: str) -> EngineSpec:
         go_source=f"kind {kind_release} .go-version (kind's base image builds runc with it)",
         note=f"the runc of kind {kind_release} nodes (RUNC_VERSION in images/base/Dockerfile), "
         "with the seccomp tag as runc's Makefile has by default: containerd's CRI plugin puts "
-        "its default seccomp profile on every pod sandbox, which a runc without seccomp "
-        "cannot start (`can't get final child's PID from pipe: EOF`, measured).",
+        "its RuntimeDefault seccomp profile on every pod sandbox (seen in the spec it hands "
+        "runc), so kind's runc must apply it.",
     )
 
 
