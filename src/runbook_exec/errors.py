@@ -12,7 +12,8 @@
     ├── RepairError                  an archive cannot be repaired; says what to do instead
     ├── EngineError                  an engine (a real binary built from Go) is unknown,
     │                                unbuilt or failed to build; names the engine and the fix
-    └── ExecutorError                the executor itself (not a runbook) failed
+    ├── ExecutorError                the executor itself (not a runbook) failed
+    └── UsageError                   a command used wrongly where argparse cannot see (exit 2)
 
 Messages say what is wrong, where, and what to do.
 """
@@ -86,5 +87,12 @@ class EngineError(RunbookExecError):
 
 class ExecutorError(RunbookExecError):
     """The executor could not do its own job (not: a runbook failed)."""
+
+    exit_code = 2
+
+
+class UsageError(RunbookExecError):
+    """A command used the wrong way that argparse cannot see (e.g. ``lab live`` without a
+    command to run)."""
 
     exit_code = 2

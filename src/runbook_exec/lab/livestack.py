@@ -24,7 +24,7 @@ from pathlib import Path
 from types import FrameType
 
 from .. import proc
-from ..errors import LabError
+from ..errors import LabError, UsageError
 from .commands import DEFAULT_LIVE_DOCKER, DEFAULT_LIVE_KIND
 from .engine import Engine
 from .kindnode import KindCluster
@@ -75,7 +75,7 @@ def live_stack(
 def run_in_live_stack(argv: Sequence[str], *, docker: str, kind: str, kubelet: bool) -> int:
     """Run ``argv`` with the live stack's environment; its exit status."""
     if not argv:
-        raise LabError("`runbook-exec lab live` needs a command after `--`, e.g. "
+        raise UsageError("`runbook-exec lab live` needs a command after `--`, e.g. "
                        "`runbook-exec lab live -- runbook-exec run --build build/live`")
 
     def stop(signum: int, _frame: FrameType | None) -> None:
