@@ -10,15 +10,24 @@
     ├── ArchiveError                 a docker-save archive is unreadable or hostile (exit 2)
     │   └── UnsafeArchiveError       member names/links escape, devices, bombs
     ├── RepairError                  an archive cannot be repaired; says what to do instead
+    ├── LoadError                    an import into a kind node failed or left it not unpacked
     ├── EngineError                  an engine (a real binary built from Go) is unknown,
     │                                unbuilt or failed to build; names the engine and the fix
     ├── ExecutorError                the executor itself (not a runbook) failed
+    │   └── LedgerFormatError        the ledger file is not a ledger (also a ValueError)
+    ├── SiteError                    a site plugin met input it cannot use
+    │   └── IndexFormatError         the search index or a page is not Material 9's shape
+    │                                (also a ValueError)
     └── UsageError                   a command used wrongly where argparse cannot see (exit 2)
 
+Every class of the tree is defined here and nowhere else, and this module imports nothing
+from the package (``tests/test_errors.py`` checks both against the drawing above).
 Messages say what is wrong, where, and what to do.
 """
 
 from __future__ import annotations
+
+import shlex
 
 
 class RunbookExecError(Exception):
@@ -33,17 +42,15 @@ class CommandError(RunbookExecError):
     def __init__(
         self, argv: list[str], returncode: int | None, output: str, note: str = ""
     ) -> None:
-        self.argv = list(argv)
+        self.argv = [str(a) for a in argv]
         self.returncode = returncode
         self.output = output
         self.note = note
         super().__init__(self._message())
 
     def _message(self) -> str:
-        from .proc import quote_argv
-
         tail = "\n".join(self.output.rstrip().splitlines()[-20:])
-        head = f"command `{quote_argv(self.argv)}` failed with exit status {self.returncode}"
+        head = f"command `{shlex.join(self.argv)}` failed with exit status {self.returncode}"
         if self.note:
             head += f" ({self.note})"
         return f"{head}\n{tail}" if tail else head
@@ -85,10 +92,28 @@ class EngineError(RunbookExecError):
     exit_code = 3
 
 
+class LoadError(RunbookExecError):
+    """The import into a node failed or left the image not unpacked."""
+
+
 class ExecutorError(RunbookExecError):
     """The executor could not do its own job (not: a runbook failed)."""
 
     exit_code = 2
+
+
+class LedgerFormatError(ExecutorError, ValueError):
+    """The ledger file exists but is not a ledger this code can read."""
+
+
+class SiteError(RunbookExecError):
+    """A site plugin met input it cannot use (the build stops with this message)."""
+
+    exit_code = 2
+
+
+class IndexFormatError(SiteError, ValueError):
+    """The search index or a page is not shaped like Material 9's output."""
 
 
 class UsageError(RunbookExecError):

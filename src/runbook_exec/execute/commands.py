@@ -111,8 +111,6 @@ def run_command(args: argparse.Namespace) -> int:
     )
     try:
         summary = run(runbooks, options)
-    except ledger.LedgerFormatError as exc:
-        raise ExecutorError(str(exc)) from exc
     except PermissionError as exc:
         raise ExecutorError(
             f"cannot write to the build directory {args.build}: {exc.strerror} "
@@ -145,11 +143,8 @@ def _check_build_dir(build: Path) -> None:
 
 def status_command(args: argparse.Namespace) -> int:
     path = ledger.ledger_path(args.build)
-    try:
-        records = ledger.load(path)
-        ledger.check_records(path, records)
-    except ledger.LedgerFormatError as exc:
-        raise ExecutorError(str(exc)) from exc
+    records = ledger.load(path)  # a LedgerFormatError is an ExecutorError: cli.main prints it
+    ledger.check_records(path, records)
     if args.json:
         json.dump(records, sys.stdout, indent=2, ensure_ascii=False)
         print()

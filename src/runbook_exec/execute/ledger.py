@@ -37,6 +37,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal, NotRequired, TypedDict
 
+from ..errors import LedgerFormatError
+
 FORMAT = 1
 LEDGER_NAME = "ledger.json"
 EXECUTED_DIR = "executed"
@@ -82,10 +84,6 @@ class Record(TypedDict):
     cache_key: str
     cached: bool
     notebook: str
-
-
-class LedgerFormatError(ValueError):
-    """The ledger file exists but is not a ledger this code can read."""
 
 
 def ledger_path(build_dir: Path) -> Path:

@@ -19,6 +19,8 @@ import posixpath
 import re
 from typing import Any
 
+from ..errors import IndexFormatError
+
 __all__ = [
     "IndexFormatError",
     "index_path",
@@ -35,10 +37,6 @@ _CONFIG_SCRIPT = re.compile(
 # The i18n plugin's per-page alternates, rendered by Material's base.html into <head>.
 # (RSS alternates carry a type and no hreflang and are left alone.)
 _HREFLANG_LINK = re.compile(r'[ \t]*<link rel="alternate" href="[^"]*" hreflang="[^"]*">\n?')
-
-
-class IndexFormatError(ValueError):
-    """The search index or a page is not shaped like Material 9's output."""
 
 
 def language_of(location: str, locales: list[str]) -> str | None:
