@@ -24,28 +24,6 @@ def test_scratch_paths_leave_room_for_unix_sockets(monkeypatch: pytest.MonkeyPat
     assert not root.exists()
 
 
-def test_scratch_mounts_under_reads_escaped_mountinfo(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    info = tmp_path / "mountinfo"
-    info.write_text(
-        "22 1 8:1 / / rw - ext4 /dev/sda1 rw\n"
-        "90 22 0:50 / /tmp/rbx-1/t/with\\040space rw - tmpfs tmpfs rw\n"
-        "91 90 0:51 / /tmp/rbx-1/t/with\\040space/deeper rw - overlay overlay rw\n"
-        "92 22 0:52 / /tmp/rbx-10 rw - tmpfs tmpfs rw\n"
-    )
-    real_path = scratch.Path
-
-    def fake_path(p: str) -> Path:
-        return info if p == "/proc/self/mountinfo" else real_path(p)
-
-    monkeypatch.setattr(scratch, "Path", fake_path)
-    assert scratch.mounts_under(real_path("/tmp/rbx-1")) == [
-        "/tmp/rbx-1/t/with space/deeper",
-        "/tmp/rbx-1/t/with space",
-    ]
-
-
 def test_scratch_kill_marked_finds_a_detached_process(tmp_path: Path) -> None:
     value = str(tmp_path / "rbx-test")
     child = proc.spawn(["sleep", "60"], log=tmp_path / "log", env={**os.environ, MARKER: value})

@@ -17,8 +17,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from runbook_exec.lab import Engine, Node  # noqa: E402
-from runbook_exec.lab._containerd import OWNER_FILE, mounts_under  # noqa: E402
+from runbook_exec.lab._containerd import OWNER_FILE  # noqa: E402
 from runbook_exec.lab.engine import SHORT_EXEC_PREFIX  # noqa: E402
+from runbook_exec.mounts import mounts_under  # noqa: E402
 
 LAB_PREFIXES = ("runbook-node-", "runbook-engine-")
 SYSTEM_PATHS = ("/run/containerd/containerd.sock", "/var/lib/docker", "/var/lib/containerd")

@@ -13,7 +13,8 @@ import runbook_exec.lab as lab
 from runbook_exec import proc
 from runbook_exec.errors import EngineError, MissingDependencyError
 from runbook_exec.lab import Engine, Node, open_target
-from runbook_exec.lab._containerd import make_workdir, mounts_under, remove_workdir, sweep_stale
+from runbook_exec.lab._containerd import make_workdir, remove_workdir, sweep_stale
+from runbook_exec.mounts import mounts_under
 
 
 def test_public_api_is_exactly_all() -> None:

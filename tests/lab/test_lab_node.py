@@ -10,7 +10,8 @@ import lab_craft as craft
 import pytest
 
 from runbook_exec.lab import Node
-from runbook_exec.lab._containerd import mounts_under, render_config
+from runbook_exec.lab._containerd import render_config
+from runbook_exec.mounts import mounts_under
 
 pytestmark = pytest.mark.daemons
 

@@ -17,17 +17,16 @@ import signal
 import sys
 import tempfile
 from pathlib import Path
-from types import TracebackType
 
-from .. import proc
+from ..daemons import Closing
 from ..engines.usage import ENV as ENGINES_USED_ENV
-from ..errors import CommandError, MissingDependencyError
+from ..mounts import unmount_under
 
 MARKER = "RUNBOOK_EXEC_SCRATCH"
 PYTHON_KERNEL = "python3"
 
 
-class Scratch:
+class Scratch(Closing):
     """Temp root with ``t/`` (the kernel's TMPDIR), ``w/`` (its cwd), ``k/`` (kernel specs).
 
     A context manager; leaving it sweeps processes and mounts and deletes the root.
@@ -43,17 +42,7 @@ class Scratch:
         self.kernels = self.root / "k"
         for path in (self.tmp, self.work, self.kernels):
             path.mkdir()
-
-    def __enter__(self) -> Scratch:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
+        self.killed: list[int] = []
 
     @property
     def engines_used(self) -> Path:
@@ -85,12 +74,11 @@ class Scratch:
         (spec_dir / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
         return self.kernels
 
-    def close(self) -> list[int]:
-        """Kill marked processes, unmount, remove the root. Returns the pids it had to kill."""
-        killed = kill_marked(str(self.root))
+    def close(self) -> None:
+        """Kill marked processes, unmount, remove the root; :attr:`killed` names the pids."""
+        self.killed = kill_marked(str(self.root))
         unmount_under(self.root)
         shutil.rmtree(self.root, ignore_errors=True)
-        return killed
 
 
 def kill_marked(value: str) -> list[int]:
@@ -119,44 +107,3 @@ def marked_pids(needle: bytes) -> list[int]:
         if needle in environ:
             found.append(int(entry.name))
     return found
-
-
-def mounts_under(root: Path) -> list[str]:
-    """Mount points at or below ``root``, deepest first."""
-    prefix = str(root)
-    points = []
-    try:
-        lines = Path("/proc/self/mountinfo").read_text().splitlines()
-    except OSError:
-        return []
-    for line in lines:
-        fields = line.split()
-        if len(fields) < 5:
-            continue
-        point = _unescape(fields[4])
-        if point == prefix or point.startswith(prefix + "/"):
-            points.append(point)
-    return sorted(points, key=lambda p: p.count("/"), reverse=True)
-
-
-def unmount_under(root: Path) -> None:
-    # A lazy unmount detaches even when something still holds the mount open; without it
-    # rmtree would descend into a still-mounted overlay and delete through it.
-    for point in mounts_under(root):
-        try:
-            proc.run(["umount", "-l", point], timeout=30, check=False, echo=False)
-        except (MissingDependencyError, CommandError):
-            continue
-
-
-def _unescape(field: str) -> str:
-    # mountinfo escapes space, tab, newline and backslash as \ooo octal
-    out, i = [], 0
-    while i < len(field):
-        if field[i] == "\\" and i + 3 < len(field) and field[i + 1 : i + 4].isdigit():
-            out.append(chr(int(field[i + 1 : i + 4], 8)))
-            i += 4
-        else:
-            out.append(field[i])
-            i += 1
-    return "".join(out)

@@ -7,22 +7,30 @@ touches the system's containerd (``/run/containerd``) or ``/var/lib/containerd``
 
 from __future__ import annotations
 
-import ctypes
 import os
 import shutil
-import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 from .. import proc
+from ..daemons import Daemon
 from ..errors import LabError
+from ..mounts import mounts_under, unmount_under
 from ..proc import pid_alive
 from ._deps import find_binary, require_root
 
+__all__ = [
+    "OWNER_FILE",
+    "Containerd",
+    "make_workdir",
+    "mounts_under",
+    "remove_workdir",
+    "render_config",
+    "sweep_stale",
+]
+
 # A unix socket path is limited to 107 bytes on Linux (sun_path).
 _MAX_SOCKET_PATH = 107
-_MNT_DETACH = 2
 
 # Plugins a lab containerd never needs; disabling them keeps startup quick and quiet.
 _DISABLED_PLUGINS = (
@@ -110,48 +118,6 @@ def render_config(base: Path, *, cri: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-def unmount_under(root: Path) -> list[str]:
-    """Detach every mount at or below ``root`` (deepest first); return what was unmounted.
-
-    The daemons run in their own mount namespace, so normally there is nothing to do;
-    this covers a run where ``unshare`` was unavailable.
-    """
-    targets = mounts_under(root)
-    libc = ctypes.CDLL(None, use_errno=True)
-    done = []
-    for target in sorted(targets, key=len, reverse=True):
-        if libc.umount2(target.encode(), _MNT_DETACH) == 0:
-            done.append(target)
-    return done
-
-
-def mounts_under(root: Path) -> list[str]:
-    """Mount points (as this process sees them) at or below ``root``."""
-    prefix = str(root).rstrip("/")
-    found = []
-    with open("/proc/self/mountinfo", encoding="utf-8") as fh:
-        for line in fh:
-            point = _unescape(line.split()[4])
-            if point == prefix or point.startswith(prefix + "/"):
-                found.append(point)
-    return found
-
-
-def _unescape(field: str) -> str:
-    # mountinfo escapes space, tab, newline and backslash as \ooo octal.
-    out: list[str] = []
-    i = 0
-    while i < len(field):
-        code = field[i + 1 : i + 4]
-        if field[i] == "\\" and len(code) == 3 and code.isdigit():
-            out.append(chr(int(code, 8)))
-            i += 4
-            continue
-        out.append(field[i])
-        i += 1
-    return "".join(out)
-
-
 class Containerd:
     """One private containerd. The owner calls :meth:`start` then :meth:`close`.
 
@@ -174,7 +140,7 @@ class Containerd:
         self.ready_timeout = ready_timeout
         self.address = base / "containerd.sock"
         self.log = base / "containerd.log"
-        self._proc: subprocess.Popen[bytes] | None = None
+        self._daemon: Daemon | None = None
         self.ctr = ""
         if len(str(self.address)) + len(".ttrpc") > _MAX_SOCKET_PATH:
             raise LabError(
@@ -184,7 +150,7 @@ class Containerd:
 
     @property
     def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None else None
+        return self._daemon.pid if self._daemon is not None else None
 
     def start(self) -> None:
         require_root("the sandbox containerd")
@@ -197,48 +163,36 @@ class Containerd:
         if self.cri:
             (self.base / "cni" / "bin").mkdir(parents=True, exist_ok=True)
             (self.base / "cni" / "net.d").mkdir(parents=True, exist_ok=True)
-        argv = [binary, "--config", str(config)]
-        unshare = shutil.which("unshare")
-        if unshare is not None:
-            argv = [unshare, "--mount", "--propagation", "private", *argv]
         # containerd finds its shim (containerd-shim-runc-v2) on PATH: the engine's first.
         env = dict(os.environ, PATH=path) if path else None
-        self._proc = proc.spawn(argv, log=self.log, env=env)
-        self._wait_ready()
+        self._daemon = Daemon(
+            "containerd",
+            [binary, "--config", str(config)],
+            log=self.log,
+            where=str(self.address),
+            env=env,
+            private_mounts=True,
+            ready_timeout=self.ready_timeout,
+        )
+        self._daemon.start(self._answers)
 
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + self.ready_timeout
-        while True:
-            assert self._proc is not None
-            if self._proc.poll() is not None:
-                raise LabError(
-                    f"containerd exited with status {self._proc.returncode} while starting; "
-                    f"its log ({self.log}) ends:\n{self.log_tail()}"
-                )
-            if self.address.exists():
-                res = proc.run(
-                    [self.ctr, "--address", str(self.address), "version"],
-                    timeout=5,
-                    check=False,
-                    echo=False,
-                )
-                if res.ok:
-                    return
-            if time.monotonic() > deadline:
-                raise LabError(
-                    f"containerd did not answer on {self.address} within "
-                    f"{self.ready_timeout:g}s; its log ends:\n{self.log_tail()}"
-                )
-            time.sleep(0.05)
+    def _answers(self) -> bool:
+        if not self.address.exists():
+            return False
+        res = proc.run(
+            [self.ctr, "--address", str(self.address), "version"], timeout=5, check=False,
+            echo=False,
+        )
+        return res.ok
 
     def log_tail(self, lines: int = 15) -> str:
         return proc.log_tail(self.log, lines)
 
     def stop(self) -> None:
         """Stop the daemon only (its directory stays)."""
-        if self._proc is not None:
-            proc.stop(self._proc, grace=10.0)
-            self._proc = None
+        if self._daemon is not None:
+            self._daemon.close()
+            self._daemon = None
         unmount_under(self.base)
 
 

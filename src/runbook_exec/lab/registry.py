@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import atexit
 import socket
-import subprocess
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from types import TracebackType
 
-from .. import engines, proc
+from .. import engines
+from ..daemons import Closing, Daemon
 from ..errors import LabError
 from ._containerd import make_workdir, remove_workdir
 
@@ -62,7 +60,7 @@ def render_config(root: Path, port: int) -> str:
     ])
 
 
-class Registry:
+class Registry(Closing):
     """``with Registry() as reg:`` — ``reg.host`` is ``127.0.0.1:<port>``."""
 
     def __init__(self, *, ready_timeout: float = 15.0) -> None:
@@ -70,7 +68,7 @@ class Registry:
         self.ready_timeout = ready_timeout
         self.port = 0
         self._base: Path | None = None
-        self._proc: subprocess.Popen[bytes] | None = None
+        self._daemon: Daemon | None = None
 
     @property
     def host(self) -> str:
@@ -84,7 +82,7 @@ class Registry:
         return f"registry {spec.version} ({spec.module_at}, go{spec.go}) on {self.host}"
 
     def start(self) -> Registry:
-        if self._proc is not None:
+        if self._daemon is not None:
             return self
         self._base = base = make_workdir("runbook-registry-")
         atexit.register(self.close)
@@ -92,38 +90,26 @@ class Registry:
             self.port = _free_port()
             config = base / "config.yml"
             config.write_text(render_config(base, self.port), encoding="utf-8")
-            argv = [str(self.engine.bin("registry")), "serve", str(config)]
-            self._proc = proc.spawn(argv, log=base / "registry.log")
-            self._wait_ready(base / "registry.log")
+            url = f"http://{self.host}/v2/"
+            self._daemon = Daemon(
+                "the registry",
+                [str(self.engine.bin("registry")), "serve", str(config)],
+                log=base / "registry.log",
+                where=url,
+                ready_timeout=self.ready_timeout,
+                grace=5.0,
+            )
+            self._daemon.start(lambda: _answers(url))
         except BaseException:
             self.close()
             raise
         return self
 
-    def _wait_ready(self, log: Path) -> None:
-        deadline = time.monotonic() + self.ready_timeout
-        url = f"http://{self.host}/v2/"
-        while True:
-            assert self._proc is not None
-            if self._proc.poll() is not None:
-                raise LabError(f"the registry exited while starting; its log: {proc.log_tail(log)}")
-            try:
-                with urllib.request.urlopen(url, timeout=2) as res:  # noqa: S310 (loopback)
-                    if res.status == 200:
-                        return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            if time.monotonic() > deadline:
-                raise LabError(
-                    f"the registry did not answer on {url}; its log: {proc.log_tail(log)}"
-                )
-            time.sleep(0.05)
-
     def close(self) -> None:
         atexit.unregister(self.close)
-        if self._proc is not None:
-            proc.stop(self._proc, grace=5.0)
-            self._proc = None
+        if self._daemon is not None:
+            self._daemon.close()
+            self._daemon = None
         base, self._base = self._base, None
         if base is not None:
             remove_workdir(base)
@@ -132,11 +118,10 @@ class Registry:
     def __enter__(self) -> Registry:
         return self.start()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as res:  # noqa: S310 (loopback)
+            return bool(res.status == 200)
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
