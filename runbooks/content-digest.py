@@ -53,7 +53,7 @@ import shutil
 import tempfile
 
 from runbook_exec import proc
-from runbook_exec.archive.reader import open_archive
+from runbook_exec.archive import open_archive
 from runbook_exec.lab import Engine, Node, open_target
 
 proc.echo_to_stdout()

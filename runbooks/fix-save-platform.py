@@ -40,7 +40,7 @@ import shutil
 from pathlib import Path
 
 from runbook_exec import proc
-from runbook_exec.archive.reader import open_archive
+from runbook_exec.archive import open_archive
 from runbook_exec.lab import Engine, Node, open_target
 
 proc.echo_to_stdout()

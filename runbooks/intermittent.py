@@ -56,7 +56,8 @@ import matplotlib.pyplot as plt
 
 import runbook_exec
 from runbook_exec import engines, proc
-from runbook_exec.archive.reader import blob_path, open_archive
+from runbook_exec.archive import open_archive
+from runbook_exec.archive.reader import blob_path  # TODO(archive room): public once exported
 from runbook_exec.engines import toolchain
 from runbook_exec.lab import Node, open_target
 from runbook_exec.writers import p_in_order

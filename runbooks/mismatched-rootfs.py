@@ -44,7 +44,8 @@ import shutil
 import tempfile
 
 from runbook_exec import proc
-from runbook_exec.archive.reader import blob_path, open_archive
+from runbook_exec.archive import open_archive
+from runbook_exec.archive.reader import blob_path  # TODO(archive room): public once exported
 from runbook_exec.lab import open_target
 
 proc.echo_to_stdout()

@@ -6,7 +6,11 @@ Public surface (kept honest by ``tests/test_public_api.py``)::
     runbook_exec.archive   docker-save archives: read, write, stream (both layouts)
     runbook_exec.writers   ``docker save`` as each Docker release wrote it
     runbook_exec.doctor    diagnose, repair, safe load
+    runbook_exec.engines   the real binaries (dockerd, containerd, kind, ...) built from Go
+    runbook_exec.proc      subprocesses: run, spawn, stop, echo (``with proc.quiet():``)
     runbook_exec.errors    the exception tree
+
+Runbooks import only these modules and the names in their ``__all__``.
 """
 
 from __future__ import annotations

@@ -29,6 +29,23 @@ from __future__ import annotations
 
 import shlex
 
+__all__ = [
+    "ArchiveError",
+    "CommandError",
+    "CommandTimeout",
+    "EngineError",
+    "ExecutorError",
+    "IndexFormatError",
+    "LabError",
+    "LedgerFormatError",
+    "LoadError",
+    "MissingDependencyError",
+    "RepairError",
+    "RunbookExecError",
+    "SiteError",
+    "UnsafeArchiveError",
+]
+
 
 class RunbookExecError(Exception):
     """Base of every error raised on purpose by runbook_exec."""

@@ -20,6 +20,21 @@ from typing import IO
 
 from .errors import CommandError, CommandTimeout, MissingDependencyError
 
+__all__ = [
+    "Echo",
+    "Result",
+    "echo",
+    "echo_to_stdout",
+    "log_tail",
+    "pid_alive",
+    "quiet",
+    "quote_argv",
+    "run",
+    "set_echo",
+    "spawn",
+    "stop",
+]
+
 Echo = Callable[[str], None]
 
 

@@ -8,10 +8,12 @@
 
 The table (:mod:`.table`) names every engine's module, version, Go toolchain and binaries;
 :mod:`.pins` writes the wrapper go.mod/go.sum each is built from; :mod:`.build` builds into
-the cache outside the repository and finds what is there. Uses are recorded
+the cache outside the repository and finds what is there; :mod:`.toolchain` finds the Go
+toolchain each engine (and a runbook's own Go program) is built with. Uses are recorded
 (:func:`used`) so the executor can key its cache on the binaries a runbook ran.
 """
 
+from . import toolchain
 from .builder import Built, build, cache_root, find, module_of, require
 from .table import ENGINES, KIND_CONTAINERD, KIND_KUBELET, KIND_RUNC, EngineSpec, spec
 from .usage import record_use, used
@@ -33,6 +35,7 @@ __all__ = [
     "record_use",
     "require",
     "spec",
+    "toolchain",
     "used",
 ]
 

@@ -15,6 +15,8 @@ from .. import proc
 from ..errors import EngineError, RunbookExecError
 from .table import EngineSpec
 
+__all__ = ["go_binary", "go_env"]
+
 _CANDIDATES = ("/usr/local/go/bin/go", "/usr/lib/go/bin/go")
 _VERSION = re.compile(r"go version go1\.(\d+)")
 
