@@ -22,10 +22,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import dsave
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent / "archive"))
-import dsave  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = [sys.executable, "-m", "runbook_exec.cli"]

@@ -7,19 +7,16 @@ mount may remain under a lab directory and no lab directory this process made ma
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from runbook_exec.lab import Engine, Node  # noqa: E402
-from runbook_exec.lab._containerd import OWNER_FILE  # noqa: E402
-from runbook_exec.lab.engine import SHORT_EXEC_PREFIX  # noqa: E402
-from runbook_exec.mounts import mounts_under  # noqa: E402
+from runbook_exec.lab import Engine, Node
+from runbook_exec.lab._containerd import OWNER_FILE
+from runbook_exec.lab.engine import SHORT_EXEC_PREFIX
+from runbook_exec.mounts import mounts_under
 
 LAB_PREFIXES = ("runbook-node-", "runbook-engine-")
 SYSTEM_PATHS = ("/run/containerd/containerd.sock", "/var/lib/docker", "/var/lib/containerd")

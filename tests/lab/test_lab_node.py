@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import lab_craft as craft
+import dsave as craft
 import pytest
 
 from runbook_exec.lab import Node

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import tarfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import dsave
 import pytest
 
 from runbook_exec.archive.model import Image, Layer
@@ -17,13 +17,7 @@ MakeImage = Callable[..., Image]
 
 
 def _layer_tar(path: Path, content: bytes) -> Layer:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-        info = tarfile.TarInfo("data")
-        info.size = len(content)
-        info.mtime = 1700000000
-        tar.addfile(info, io.BytesIO(content))
-    data = buf.getvalue()
+    data = dsave.layer_tar(content, "data", mtime=1700000000, fmt=tarfile.USTAR_FORMAT)
     path.write_bytes(data)
     return Layer("sha256:" + hashlib.sha256(data).hexdigest(), path, len(data))
 

@@ -1,4 +1,6 @@
-"""Tiny docker-save archives for tests: Docker 25 layout (OCI + manifest.json) and legacy.
+"""The tests' one builder of tiny archives and layers: Docker 25 layout (OCI + manifest.json),
+legacy (Docker <= 24), a bare OCI layout (:func:`oci_archive`) and single layers
+(:func:`layer_tar`). Imported as ``dsave`` (``pythonpath = ["tests"]`` in pyproject.toml).
 
 Entries are ``(name, bytes)`` for files, ``(name, Link(...))`` for links, ``(name, None)``
 for directories; :func:`write_tar` turns them into a tar (plain or gzip).
@@ -11,6 +13,7 @@ import hashlib
 import io
 import json
 import tarfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,11 +47,16 @@ def gojson(obj: Any) -> bytes:
     )
 
 
-def layer_tar(content: bytes, name: str = "f") -> bytes:
+def layer_tar(
+    content: bytes, name: str = "f", *, mtime: int = 0, fmt: int = tarfile.PAX_FORMAT
+) -> bytes:
+    """An uncompressed layer holding one file ``name`` (mode 0644) with ``content``."""
     buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tf:
+    with tarfile.open(fileobj=buf, mode="w", format=fmt) as tf:
         info = tarfile.TarInfo(name)
         info.size = len(content)
+        info.mtime = mtime
+        info.mode = 0o644
         tf.addfile(info, io.BytesIO(content))
     return buf.getvalue()
 
@@ -220,3 +228,25 @@ def write_tar(path: Path, entries: list[Entry], *, compress: bool = False) -> Pa
     data = tar_bytes(entries)
     path.write_bytes(gzip.compress(data, mtime=0) if compress else data)
     return path
+
+
+def oci_archive(
+    path: Path, ref: str, contents: Sequence[bytes], *, order: Sequence[int] | None = None
+) -> dict[str, object]:
+    """An OCI-layout-only archive (no ``manifest.json``) of one image tagged ``ref`` whose
+    layers hold ``contents`` (one file ``layer<i>.txt`` each, so equal contents still differ).
+
+    ``order`` picks which layers the OCI manifest lists, and in which order, while the
+    config's ``rootfs.diff_ids`` lists all in build order: reversed is Docker 25.0.0's wrong
+    diff id, dropped its mismatched layers. Returns image_id, diff_ids and manifest digest.
+    """
+    img = Img([layer_tar(c, f"layer{i}.txt") for i, c in enumerate(contents)], [ref])
+    entries = docker25(img, order=list(order) if order is not None else None)
+    entries = drop(drop(entries, "manifest.json"), "repositories")
+    index = json.loads(dict(entries)["index.json"] or b"")
+    write_tar(path, entries)
+    return {
+        "image_id": img.image_id,
+        "diff_ids": img.diff_ids,
+        "manifest": index["manifests"][0]["digest"],
+    }

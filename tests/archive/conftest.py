@@ -1,6 +1,0 @@
-"""Makes the tiny archive builders (``dsave``) importable for archive and doctor tests."""
-
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).parent))
