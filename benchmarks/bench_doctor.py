@@ -3,11 +3,11 @@
     .venv/bin/python benchmarks/bench_doctor.py [--sizes 10M,200M,1G] [--cache DIR]
 
 The corpus (Docker 25.0.0-shaped archives: layers rotated in the OCI manifest, legacy half
-correct) is generated once into ``--cache`` (default /work/.bench-cache; not committed)
-from incompressible random data. Every command runs page-cached, once per size, in one
-run, under ``/usr/bin/time -v`` for peak RSS. Targets (issue 7): diagnose <= 0.25 s and
-flat; diagnose --verify <= 1.0x openssl; repair >= 4x faster than skopeo and <= 3x cp;
-peak RSS <= 64 MB.
+correct) is generated once into ``--cache`` (default ``build/bench/`` of this checkout, a
+build output, not committed) from incompressible random data. Every command runs
+page-cached, once per size, in one run, under ``/usr/bin/time -v`` for peak RSS. Targets
+(issue 7): diagnose <= 0.25 s and flat; diagnose --verify <= 1.0x openssl; repair >= 4x
+faster than skopeo and <= 3x cp; peak RSS <= 64 MB.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ from runbook_exec import proc
 LAYERS = 13
 UNITS = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
 EXE = Path(sys.executable).parent / "runbook-exec"
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CACHE = ROOT / "build" / "bench"
 
 
 def _gojson(obj: object) -> bytes:
@@ -138,9 +140,9 @@ def bench(path: Path, work: Path) -> dict[str, tuple[float, int]]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", default="10M,200M,1G")
-    ap.add_argument("--cache", default="/work/.bench-cache")
+    ap.add_argument("--cache", type=Path, default=DEFAULT_CACHE, metavar="DIR")
     args = ap.parse_args()
-    cache = Path(args.cache)
+    cache: Path = args.cache
     cache.mkdir(parents=True, exist_ok=True)
     print(f"{'size':>6} {'cp':>6} {'openssl':>8} {'skopeo':>7} {'diagnose':>9} {'verify':>7} "
           f"{'repair':>7} | verify/openssl  skopeo/repair  repair/cp  max RSS MB")

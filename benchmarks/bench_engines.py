@@ -55,8 +55,8 @@ def main() -> int:
     parser.add_argument("--from-cache", action="store_true")
     args = parser.parse_args()
     names = args.names or [e.name for e in ENGINES]
-    proc.set_echo(None)
-    times = from_cache(names) if args.from_cache else cold_build(names)
+    with proc.quiet():
+        times = from_cache(names) if args.from_cache else cold_build(names)
     base = dict(times).get(BASELINE) or 1.0
     print(f"{'engine':<24} {'seconds':>8} {'x ' + BASELINE:>16}")
     for name, seconds in times:

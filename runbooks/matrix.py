@@ -24,8 +24,8 @@
 # 避免上一格留下的快照影响下一格。Docker 25.0.0 的层顺序是随机的：这一行每种形态最多保存 16
 # 次，只要出现一次打乱的顺序就用那份归档，并在格子里注明 16 次里打乱了几次。
 #
-# 你会看到：每个读取方一张表（✓ / ✗，鼠标悬停看报错），表下是报错原文的编号列表；结果同时写进
-# `build/matrix.json`。
+# 你会看到：每个读取方一张表（✓ / ✗，鼠标悬停看报错），表下是报错原文的编号列表；逐格结果
+# 同时作为这个笔记本的一个 JSON 输出保存，测试就读它。
 
 # %% [markdown] lang="en"
 # # Compatibility matrix: every Docker release × every image shape × every reader
@@ -44,7 +44,8 @@
 # archive as soon as one appears, and notes in the cell how many of the 16 were shuffled.
 #
 # You will see one table per reader (✓ / ✗, hover for the error), a numbered list of the exact
-# errors below them, and the same result written to `build/matrix.json`.
+# errors below them; the same result, cell by cell, is kept as a JSON output of this notebook,
+# which is what the tests read.
 
 # %%
 import re

@@ -59,3 +59,4 @@ def test_closing_closes_on_error() -> None:
     with pytest.raises(RuntimeError), Thing():
         raise RuntimeError("boom")
     assert closed == [True]
+

@@ -24,6 +24,7 @@ __all__ = [
     "Echo",
     "Result",
     "echo",
+    "echo_to",
     "echo_to_stdout",
     "log_tail",
     "pid_alive",
@@ -59,14 +60,20 @@ def set_echo(echo: Echo | None) -> None:
 
 
 @contextlib.contextmanager
-def quiet() -> Iterator[None]:
-    """Echo nothing inside the block (steps a reader need not repeat); restored on error."""
+def echo_to(echo: Echo | None) -> Iterator[None]:
+    """Echo to ``echo`` inside the block (``None``: nothing); the echo before is restored on
+    the way out, error or not."""
     global _echo
-    saved, _echo = _echo, None
+    saved, _echo = _echo, echo
     try:
         yield
     finally:
         _echo = saved
+
+
+def quiet() -> contextlib.AbstractContextManager[None]:
+    """Echo nothing inside the block (steps a reader need not repeat); restored on error."""
+    return echo_to(None)
 
 
 def echo(line: str) -> None:

@@ -86,6 +86,5 @@ def echoed() -> Iterator[list[str]]:
     from runbook_exec import proc
 
     lines: list[str] = []
-    proc.set_echo(lines.append)
-    yield lines
-    proc.set_echo(None)
+    with proc.echo_to(lines.append):
+        yield lines
