@@ -73,8 +73,11 @@ def drop_arch(repository: str) -> str:
 def edit_archive_v0_20(src: Path, out: Path) -> None:
     with tarfile.open(src) as tin, tarfile.open(out, "w") as tout:
         for member in tin.getmembers():
-            data = tin.extractfile(member).read() if member.isfile() else None
-            if member.name == "repositories":
+            file = tin.extractfile(member) if member.isfile() else None
+            data = file.read() if file is not None else None
+            if data is None:
+                tout.addfile(member)
+            elif member.name == "repositories":
                 data = json.dumps({drop_arch(k): v for k, v in json.loads(data).items()}).encode()
             elif member.name == "manifest.json":
                 items = json.loads(data)
@@ -85,14 +88,13 @@ def edit_archive_v0_20(src: Path, out: Path) -> None:
             if data is not None:
                 member.size = len(data)
                 tout.addfile(member, io.BytesIO(data))
-            else:
-                tout.addfile(member)
 
 
 def import_like_kind_build(path: Path) -> proc.Result:
     # kind build node-image imports without unpacking (pkg/build/nodeimage/imageimporter.go)
-    return node.ctr("--namespace=k8s.io", "images", "import", "--all-platforms", "--no-unpack",
-                    "--digests", "-", stdin=path, check=False)
+    result: proc.Result = node.ctr("--namespace=k8s.io", "images", "import", "--all-platforms",
+                                   "--no-unpack", "--digests", "-", stdin=path, check=False)
+    return result
 
 
 def names() -> list[str]:

@@ -114,11 +114,11 @@ with Node(kind="v0.20.0") as old:
 local_line = next(line.strip() for line in help_text.splitlines() if "--local" in line)
 print("containerd 1.7.1:", local_line)
 with Node(kind="v0.20.0") as old:
-    res = old.ctr("--namespace=k8s.io", "images", "import", "--local=false", "--all-platforms",
-                  "--digests", "--snapshotter=overlayfs", "-", stdin=work / "all.tar",
-                  check=False)
-print(res.stdout.strip().splitlines()[-1])
-assert res.returncode != 0 and "no unpack platforms defined" in res.stdout
+    forced = old.ctr("--namespace=k8s.io", "images", "import", "--local=false",
+                     "--all-platforms", "--digests", "--snapshotter=overlayfs", "-",
+                     stdin=work / "all.tar", check=False)
+print(forced.stdout.strip().splitlines()[-1])
+assert forced.returncode != 0 and "no unpack platforms defined" in forced.stdout
 
 # %% [markdown] lang="zh"
 # 修复一：`docker save --platform linux/amd64`（docker CLI 28 起才有这个参数），只导出这一个平台，

@@ -52,6 +52,7 @@ import re
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 from IPython.display import Markdown, display
 
@@ -284,7 +285,7 @@ for cell in cells:
         errors.setdefault(cell["normalised"], len(errors) + 1)
 
 
-def mark(cell: dict) -> str:
+def mark(cell: dict[str, Any]) -> str:
     note = f" ({cell['note']})" if cell["note"] else ""
     if cell["outcome"] == "ok":
         return f'<span title="{html_escape(note.strip())}">✓</span>' if note else "✓"

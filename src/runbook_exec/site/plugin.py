@@ -36,6 +36,7 @@ from mkdocs.config.base import Config
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin
 
+from ..errors import LedgerFormatError
 from ..execute import ledger
 from .render import (
     badge_html,
@@ -84,7 +85,7 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):  # type: ignore[no-untyped-call]
         build_dir = self.base / self.config.build_dir
         try:
             self.records = ledger.load(ledger.ledger_path(build_dir))
-        except ledger.LedgerFormatError as exc:
+        except LedgerFormatError as exc:
             raise PluginError(str(exc)) from exc
         self.notebooks = {}
 
