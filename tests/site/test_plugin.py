@@ -37,7 +37,7 @@ def executed_notebook() -> dict[str, Any]:
     return {
         "nbformat": 4,
         "nbformat_minor": 5,
-        "metadata": {"jupytext": {"formats": "py:percent"}, "kernelspec": {"name": "python3"}},
+        "metadata": {"jupytext": {"formats": "py:percent"}, "kernelspec": {"name": "python3", "display_name": "Python 3"}},
         "cells": [
             md("## 复现 { #reproduce }\n中文说明", "zh"),
             md("## Reproduce { #reproduce }\nEnglish prose", "en"),
@@ -143,10 +143,45 @@ def test_render_zh_keeps_chinese_prose_code_and_outputs() -> None:
     # the error is one line; a fence inside the content gets a longer fence
     assert "```` { .text .runbook-output }\nValueError: ```\n````" in md
     assert "giant traceback" not in md
-    assert '<img src="runbook-demo-3-1.png"' in md
-    assert rendered.assets["runbook-demo-3-1.png"].startswith(b"\x89PNG")
+    # images are files named by the cell's index in the notebook and the output's index
+    assert '<img src="runbook-demo-5-0.png"' in md
+    assert rendered.assets["runbook-demo-5-0.png"].startswith(b"\x89PNG")
     assert "``` { .text .runbook-output }\n'sha256:abc'\n```" in md
     assert "http" not in md
+
+
+def _code(number: int, outputs: list[dict[str, Any]], tags: list[str] | None = None,
+          source: str = "x") -> dict[str, Any]:
+    return {"cell_type": "code", "metadata": {"tags": tags} if tags else {},
+            "execution_count": number, "source": source, "outputs": outputs}
+
+
+def test_render_jpeg_html_and_tags() -> None:
+    nb = executed_notebook()
+    jpeg = base64.b64encode(b"\xff\xd8\xff\xe0 not a real jpeg").decode()
+    nb["cells"] = [
+        _code(1, [{"output_type": "display_data", "metadata": {},
+                   "data": {"image/jpeg": jpeg, "text/plain": "<Image>"}}]),
+        _code(2, [{"output_type": "display_data", "metadata": {},
+                   "data": {"text/html": "<table><tr><td>a</td></tr>\n\n<tr><td>b</td></tr></table>",
+                            "text/plain": "table"}}]),
+        _code(3, [{"output_type": "stream", "name": "stdout", "text": "hidden output\n"}],
+              tags=["remove-output"], source="shown_source()"),
+        _code(4, [{"output_type": "stream", "name": "stdout", "text": "kept output\n"}],
+              tags=["remove-input"], source="hidden_source()"),
+        _code(5, [{"output_type": "stream", "name": "stdout", "text": "gone\n"}],
+              tags=["remove-cell"], source="gone()"),
+        _code(6, [{"output_type": "stream", "name": "stdout", "text": "  \n"}], source="y"),
+    ]
+    rendered = render_notebook(nb, "en", "r")
+    md = rendered.markdown
+    assert '<img src="r-0-0.jpg"' in md and rendered.assets["r-0-0.jpg"].startswith(b"\xff\xd8")
+    assert '<div class="runbook-html" markdown="0">\n<table><tr><td>a</td>' in md
+    assert "shown_source()" in md and "hidden output" not in md
+    assert "kept output" in md and "hidden_source()" not in md
+    assert "gone" not in md
+    # numbering counts every code cell, removed ones too; a blank output leaves no block
+    assert '"Code [6]"' in md and md.rstrip().endswith("```python\n    y\n    ```")
 
 
 def test_render_en_has_the_same_code_and_outputs_as_zh() -> None:
@@ -272,9 +307,9 @@ def test_plugin_builds_both_languages_from_one_execution(tmp_path: Path) -> None
     assert "English prose" in en and "中文说明" not in en and "Verified" in en
     for page in (zh, en):
         assert "ctr: mismatched image rootfs and manifest layers" in page
-        assert 'src="runbook-demo-3-1.png"' in page
-    assert (site / "guide" / "demo" / "runbook-demo-3-1.png").read_bytes().startswith(b"\x89PNG")
-    assert (site / "en" / "guide" / "demo" / "runbook-demo-3-1.png").is_file()
+        assert 'src="runbook-demo-5-0.png"' in page
+    assert (site / "guide" / "demo" / "runbook-demo-5-0.png").read_bytes().startswith(b"\x89PNG")
+    assert (site / "en" / "guide" / "demo" / "runbook-demo-5-0.png").is_file()
     assert 'href="../../runbooks/demo.ipynb"' in zh
     assert 'href="../../runbooks/demo.ipynb"' in en  # relative to /en/guide/demo/
     zh_nb = json.loads((site / "runbooks" / "demo.ipynb").read_text())

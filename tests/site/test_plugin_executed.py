@@ -58,6 +58,6 @@ def test_plugin_publishes_one_execution_in_both_languages(tmp_path: Path) -> Non
     assert "这一步画一张图" in zh and "This step draws a figure" in en
     for page, folder in ((zh, site), (en, site / "en")):
         assert "layers: 3" in page and "\x1b" not in page
-        assert 'src="runbook-plot-1-1.png"' in page
-        assert (folder / "runbook-plot-1-1.png").read_bytes().startswith(b"\x89PNG")
+        assert 'src="runbook-plot-2-1.png"' in page
+        assert (folder / "runbook-plot-2-1.png").read_bytes().startswith(b"\x89PNG")
         assert (folder / "runbooks" / "plot.ipynb").is_file()

@@ -77,7 +77,7 @@ def read_notebook(runbook: Runbook) -> Any:
         ) from None
     try:
         if runbook.path.suffix == ".ipynb":
-            nb = nbformat.reads(text, as_version=4)  # type: ignore[no-untyped-call]
+            nb = nbformat.reads(text, as_version=4)
         else:
             nb = jupytext.reads(text, fmt="py:percent")
     except Exception as exc:  # the parsers raise many types; all mean "unreadable"

@@ -1,22 +1,32 @@
 """An executed runbook as Markdown for one language, and its verification badge.
 
-Pure functions over the notebook JSON (no nbconvert: its templates pull mermaid and
-MathJax from CDNs, and a rendered Markdown body is searchable like any page text).
+The notebook goes through nbconvert's Markdown exporter with our own small template
+(``templates/runbook.md.j2``), never its HTML templates (they pull mermaid and MathJax from
+CDNs); the Markdown becomes part of the page, searchable like any page text.
 """
 
 from __future__ import annotations
 
-import base64
 import copy
+import functools
 import html
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+import nbformat
+from nbconvert.exporters import MarkdownExporter
+from nbconvert.preprocessors import (
+    ExtractOutputPreprocessor,
+    Preprocessor,
+    TagRemovePreprocessor,
+)
+from nbformat.v4.rwbase import rejoin_lines
 
 from ..execute.ledger import Failure, Record, short_environment
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]")
-_IMAGE_TYPES = {"image/png": "png", "image/svg+xml": "svg"}
 
 
 @dataclass
@@ -77,29 +87,111 @@ def render_notebook(
     nb: dict[str, Any], lang: str, asset_prefix: str, top_heading: int = 2
 ) -> Rendered:
     """Markdown for ``lang``; images become files named ``<asset_prefix>-<cell>-<n>.<ext>``.
-    Headings are shifted so the runbook's highest one is at level ``top_heading``."""
-    rendered = Rendered("")
-    blocks: list[str] = []
-    code_number = 0
-    for cell in nb.get("cells", []):
-        kind = cell.get("cell_type")
-        if kind == "markdown" and keeps_cell(cell, lang):
-            blocks.append(text_of(cell.get("source")).strip())
-        elif kind == "code":
-            code_number += 1
-            tags = set(cell.get("metadata", {}).get("tags", []))
-            if "remove-cell" in tags:
-                continue
-            source = text_of(cell.get("source")).strip()
-            if source and "remove-input" not in tags:
-                # the code folds away (pymdownx.details); its outputs stay in view
-                title = f"{words(lang)['code']} [{code_number}]"
-                blocks.append(collapsed(fence(source, "python"), title))
-            if "remove-output" not in tags:
-                stem = f"{asset_prefix}-{code_number}"
-                blocks.extend(_render_outputs(cell.get("outputs", []), stem, rendered.assets))
-    rendered.markdown = demote_headings("\n\n".join(b for b in blocks if b), top_heading) + "\n"
-    return rendered
+    Headings are shifted so the runbook's highest one is at level ``top_heading``.
+
+    nbconvert's Markdown exporter does the work with our template (``templates/``): code
+    folds away under a numbered title, outputs stay in view as text blocks; PNG, JPEG and
+    SVG outputs are extracted to files, Markdown and HTML outputs are kept as they are."""
+    node = nbformat.from_dict(copy.deepcopy(nb))
+    for i, cell in enumerate(node.get("cells", [])):
+        cell.setdefault("id", f"cell-{i}")  # the exporter validates; old writers gave no ids
+    rejoin_lines(node)
+    resources = {
+        "unique_key": asset_prefix,
+        "output_files_dir": None,
+        "lang": lang,
+        "code_title": words(lang)["code"],
+        "RS": _RS,
+    }
+    body, out = _exporter().from_notebook_node(node, resources=resources)
+    blocks = [b.strip() for b in body.split(_RS)]
+    markdown = "\n\n".join(b for b in blocks if b)
+    assets = {str(k): bytes(v) for k, v in (out.get("outputs") or {}).items()}
+    return Rendered(demote_headings(markdown, top_heading) + "\n", assets)
+
+
+# Ends each block the template writes (an ASCII record separator: never in our outputs,
+# which pass through strip_ansi and output_fence, both of which drop it).
+_RS = "\x1e"
+TEMPLATE = Path(__file__).with_name("templates") / "runbook.md.j2"
+
+
+@functools.cache
+def _exporter() -> MarkdownExporter:
+    """One configured exporter per process (building its Jinja environment costs ~50 ms)."""
+    exporter = MarkdownExporter(template_file=str(TEMPLATE), default_preprocessors=[])
+    for preprocessor in (
+        _NumberCode(),
+        TagRemovePreprocessor(
+            remove_cell_tags={"remove-cell"},
+            remove_input_tags={"remove-input"},
+            remove_all_outputs_tags={"remove-output"},
+        ),
+        ExtractOutputPreprocessor(
+            extract_output_types={"image/png", "image/jpeg", "image/svg+xml"},
+            output_filename_template="{unique_key}-{cell_index}-{index}{extension}",
+        ),
+        _KeepLanguage(),
+        _MergeStreams(),
+    ):
+        exporter.register_preprocessor(preprocessor, enabled=True)
+    for name, function in (
+        ("fence", fence),
+        ("collapsed", collapsed),
+        ("strip_ansi", strip_ansi),
+        ("output_fence", output_fence),
+    ):
+        exporter.register_filter(name, function)
+    return exporter
+
+
+def output_fence(text: str) -> str:
+    """An output as a text block; nothing for an output that is only whitespace."""
+    text = text.replace(_RS, "")
+    return fence(text, OUTPUT_INFO) if text.strip() else ""
+
+
+class _Step(Preprocessor):
+    """A preprocessor of ours (typed constructor over nbconvert's untyped one)."""
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]  # traitlets-made, unannotated
+
+
+class _NumberCode(_Step):
+    """Number every code cell as the notebook shows it (before any cell is removed)."""
+
+    def preprocess(self, nb: Any, resources: Any) -> tuple[Any, Any]:
+        number = 0
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                number += 1
+                cell.metadata["runbook_number"] = number
+        return nb, resources
+
+
+class _KeepLanguage(_Step):
+    """Keep the markdown cells of the page's language (``resources["lang"]``) and shared ones."""
+
+    def preprocess(self, nb: Any, resources: Any) -> tuple[Any, Any]:
+        nb.cells = [c for c in nb.cells if keeps_cell(c, resources["lang"])]
+        return nb, resources
+
+
+class _MergeStreams(_Step):
+    """Consecutive stream outputs, stdout and stderr alike, become one (as a terminal shows
+    them interleaved); nbconvert's own coalescing keeps the two streams apart."""
+
+    def preprocess_cell(self, cell: Any, resources: Any, index: int) -> tuple[Any, Any]:
+        merged: list[Any] = []
+        for output in cell.get("outputs", []):
+            if output.output_type == "stream" and merged and merged[-1].output_type == "stream":
+                merged[-1].text += output.text
+            else:
+                merged.append(output)
+        if cell.cell_type == "code":
+            cell.outputs = merged
+        return cell, resources
 
 
 _HEADING = re.compile(r"^(#{1,6})(?=\s)")
@@ -143,51 +235,6 @@ def _track_fence(line: str, fence: str) -> str:
     if not fence:
         return marker
     return "" if marker[0] == fence[0] and len(marker) >= len(fence) else fence
-
-
-def _render_outputs(
-    outputs: list[dict[str, Any]], stem: str, assets: dict[str, bytes]
-) -> list[str]:
-    blocks: list[str] = []
-    stream: list[str] = []
-
-    def flush_stream() -> None:
-        if stream:
-            text = strip_ansi("".join(stream))
-            if text.strip():
-                blocks.append(fence(text, OUTPUT_INFO))
-            stream.clear()
-
-    for output in outputs:
-        kind = output.get("output_type")
-        if kind == "stream":
-            stream.append(text_of(output.get("text")))
-            continue
-        flush_stream()
-        if kind == "error":
-            line = f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"
-            blocks.append(fence(strip_ansi(line), OUTPUT_INFO))
-        elif kind in ("execute_result", "display_data"):
-            block = _render_data(output.get("data", {}), f"{stem}-{len(assets) + 1}", assets)
-            if block:
-                blocks.append(block)
-    flush_stream()
-    return blocks
-
-
-def _render_data(data: dict[str, Any], stem: str, assets: dict[str, bytes]) -> str:
-    for mime, ext in _IMAGE_TYPES.items():
-        if mime in data:
-            raw = text_of(data[mime])
-            body = raw.encode("utf-8") if ext == "svg" else base64.b64decode(raw)
-            name = f"{stem}.{ext}"
-            assets[name] = body
-            return f'<p><img src="{html.escape(name)}" alt="output" loading="lazy"></p>'
-    if "text/markdown" in data:
-        return text_of(data["text/markdown"]).strip()
-    if "text/plain" in data:
-        return fence(strip_ansi(text_of(data["text/plain"])), OUTPUT_INFO)
-    return ""
 
 
 _WORDS = {
