@@ -112,3 +112,28 @@ def test_value_errors_stay_value_errors() -> None:
     assert issubclass(errors.LedgerFormatError, ValueError)
     assert issubclass(errors.IndexFormatError, ValueError)
     assert errors.LedgerFormatError("x").exit_code == 2
+
+
+# Handlers that still print their own "error:" line and return a code instead of raising into
+# cli.main; owned by the doctor room right now (see the report of issue 16).
+PRINTS_OWN_ERRORS = {"runbook_exec/doctor/commands.py"}
+
+
+def test_only_cli_main_prints_error_lines() -> None:
+    """A handler raises a RunbookExecError; cli.main alone turns it into `error:` and a code."""
+    src = Path(runbook_exec.__file__).parent
+    printing = set()
+    for path in sorted(src.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Call) and getattr(node.func, "id", "") == "print"):
+                continue
+            text = "".join(
+                part.value
+                for arg in node.args
+                for part in ast.walk(arg)
+                if isinstance(part, ast.Constant) and isinstance(part.value, str)
+            )
+            if "error:" in text:
+                printing.add(path.relative_to(src.parent).as_posix())
+    assert printing - {"runbook_exec/cli.py"} == PRINTS_OWN_ERRORS

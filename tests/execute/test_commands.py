@@ -81,8 +81,12 @@ def test_run_command_rejects_bad_jobs(value: str) -> None:
 def test_status_without_ledger_says_what_to_do(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["status", "--build", str(tmp_path)]) == 1
-    assert "run `runbook-exec run`" in capsys.readouterr().out
+    # an error like any other: raised into cli.main, one line on stderr, nothing on stdout
+    assert main(["status", "--build", str(tmp_path)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (f"runbook-exec: error: no verification records in {tmp_path}/ledger.json; "
+                   "run `runbook-exec run` first\n")
 
 
 def test_run_ctrl_c_stops_kernels_and_removes_scratch(ws: Workspace, scratch_parent: Path) -> None:

@@ -150,8 +150,7 @@ def status_command(args: argparse.Namespace) -> int:
         print()
         return 0
     if not records:
-        print(f"no verification records in {path}; run `runbook-exec run`")
-        return 1
+        raise ExecutorError(f"no verification records in {path}; run `runbook-exec run` first")
     _print_table(list(records.values()))
     return 0 if all(r["status"] == "passed" for r in records.values()) else 1
 
