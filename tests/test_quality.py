@@ -24,9 +24,11 @@ def test_mypy_strict_on_src_and_runbooks_is_clean() -> None:
 
     config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["mypy"]
     assert config["strict"] is True and set(config["files"]) == {"src/runbook_exec", "runbooks"}
-    assert "overrides" not in config or all(
-        "ignore_errors" not in o for o in config["overrides"]
-    ), "no module may opt out of the strict check"
+    overrides = config.get("overrides", [])
+    assert all("ignore_errors" not in o for o in overrides), "no module opts out of the check"
+    relaxed = {m for o in overrides if "disable_error_code" in o for m in o["module"]}
+    # modules another change owns right now (issue 16's report); shrink this set, never grow it
+    assert relaxed <= {"runbook_exec.lab.engine", "runbook_exec.lab.live", "stale-state"}
     proc = subprocess.run(
         [str(BIN / "mypy"), "--no-incremental"], cwd=ROOT, capture_output=True, text=True, timeout=300,
     )
