@@ -44,6 +44,7 @@ __all__ = [
     "RunbookExecError",
     "SiteError",
     "UnsafeArchiveError",
+    "UsageError",
 ]
 
 
