@@ -289,9 +289,9 @@ if left:
 good = lab.save(fresh.ref, os.path.join(workdir, "kindload-25.0.3.tar"), as_docker="25.0.3",
                 source=kind_engine)
 print(good)
-after = cluster.kind_cmd("load", "image-archive", str(good.path))
-print(after.output, end="")
-assert after.ok
+loaded = cluster.kind_cmd("load", "image-archive", str(good.path))
+print(loaded.output, end="")
+assert loaded.ok
 seen = len(cluster.events(pod))
 pod = cluster.run_pod("web", "docker.io/demo/kindload:1")
 started = cluster.wait_event(pod, "Started", after=seen)

@@ -112,6 +112,7 @@ class EngineOps:
         import docker.errors
 
         ref = self._name(name)
+        slots: list[int]
         if program is not None and not layers:
             dockerfile, slots = "FROM scratch\n", []
         else:

@@ -48,8 +48,9 @@ class NodeLike(Protocol):
     (mypy runs over ``runbooks/``), not a crash in a reader's notebook."""
 
     name: str
-    kind: str
 
+    @property
+    def kind(self) -> str: ...
     @property
     def containerd_version(self) -> str: ...
     @property
@@ -373,7 +374,7 @@ class Target:
     def kind_load(self, ref: str, archive: str | Path) -> ImportResult:
         """What ``kind load docker-image REF`` does: save REF to ``archive``, import it."""
         self.engine.save([ref], archive)
-        return self.node.load(archive)  # type: ignore[no-any-return]
+        return self.node.load(archive)
 
     def engine_for(self, docker: str) -> Any:
         """The engine of Docker release ``docker``: the target's own when it is that release,
