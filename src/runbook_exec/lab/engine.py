@@ -22,10 +22,10 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from .. import engines, proc
+from ..daemons import Closing
 from ..errors import LabError
 from ._containerd import Containerd, make_workdir, remove_workdir
 from ._deps import require_root
@@ -282,7 +282,7 @@ def daemon_json(base: Path, major: int, *, containerd_store: bool = False) -> st
     return json.dumps(conf)
 
 
-class Engine(EngineOps):
+class Engine(EngineOps, Closing):
     """A sandbox dockerd of Docker release ``docker``, built from moby's module at that tag,
     with the docker CLI of the same release. ``with Engine("25.0.0") as engine:`` or
     ``start()`` … ``close()``.
@@ -486,12 +486,4 @@ class Engine(EngineOps):
 
     def __enter__(self) -> Engine:
         return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 

@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 from .. import engines, proc
+from ..daemons import Closing
 from ..errors import LabError
 from . import kubelet as kl
 from .engine import Engine
@@ -137,7 +138,7 @@ def build_node_image(engine: Engine, kind: str, *, kubelet: bool = False) -> str
     return ref
 
 
-class KindCluster:
+class KindCluster(Closing):
     """Node containers of kind release ``kind`` in ``engine``, named and labelled as kind
     names and labels them, and that release's real kind CLI pointed at the engine."""
 
@@ -325,5 +326,3 @@ class KindCluster:
     def __enter__(self) -> KindCluster:
         return self.start() if not self.nodes else self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()

@@ -16,10 +16,10 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Protocol
 
 from .. import proc
+from ..daemons import Closing
 from ..errors import LabError
 from ._deps import find_binary
 from .engine import DEFAULT_DOCKER, BuiltImage, Engine, EngineOps
@@ -360,7 +360,7 @@ class Saved:
 
 
 @dataclass
-class Target:
+class Target(Closing):
     """A node and an engine to drive, and why they were chosen. Close it when done."""
 
     kind: str
@@ -464,16 +464,6 @@ class Target:
         while self._closers:
             self._closers.pop()()
 
-    def __enter__(self) -> Target:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _model_save(engine: Any, names: list[str], dest: Path, docker: str) -> Saved:

@@ -13,9 +13,9 @@ import atexit
 import dataclasses
 import time
 from pathlib import Path
-from types import TracebackType
 
 from .. import engines, proc
+from ..daemons import Closing
 from ..engines import Built
 from ..errors import LabError
 from ._containerd import Containerd, make_workdir, remove_workdir
@@ -53,7 +53,7 @@ def import_args(snapshotter: str = SNAPSHOTTER) -> list[str]:
     ]
 
 
-class Node:
+class Node(Closing):
     """A sandbox kind node. Use ``with Node() as node:`` or ``node = Node().start()`` … ``close()``.
 
     The node owns a temp directory (under ``$TMPDIR``) holding containerd's root, state,
@@ -117,14 +117,6 @@ class Node:
 
     def __enter__(self) -> Node:
         return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     @property
     def running(self) -> bool:
