@@ -70,9 +70,15 @@ def test_diagnose_finds_expected_codes(case: str, tmp_path: Path) -> None:
 
 def test_diagnose_predicts_first_misplaced_layer(tmp_path: Path) -> None:
     path = dsave.write_tar(tmp_path / "a.tar", dsave.docker25(UNIQ, order=[0, 2, 1, 3]))
-    (finding,) = diagnose(str(path)).findings
+    (finding,) = diagnose(str(path), node="v0.20.0").findings
     assert finding.containerd_error == (
         f'ctr: wrong diff id calculated on extraction "{UNIQ.diff_ids[2]}"'
+    )
+    # containerd 2.3 names both digests: the one it calculated and the one it expected
+    (finding,) = diagnose(str(path), node="v0.33.0").findings
+    assert finding.containerd_error == (
+        f'ctr: wrong diff id "{UNIQ.diff_ids[2]}" calculated on extraction '
+        f'"{UNIQ.diff_ids[1]}", desc "{UNIQ.diff_ids[2]}"'
     )
 
 
@@ -88,7 +94,7 @@ def test_diagnose_verify_catches_altered_blob(tmp_path: Path) -> None:
 
 def test_diagnose_json_schema(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = dsave.write_tar(tmp_path / "a.tar", dsave.docker25(IMG, collapse=True))
-    assert cli.main(["doctor", "diagnose", "--json", str(path)]) == 1
+    assert cli.main(["doctor", "diagnose", "--json", "--node", "v0.20.0", str(path)]) == 1
     doc = json.loads(capsys.readouterr().out)
     assert doc["schema"] == "runbook-exec/doctor-diagnose/v1"
     assert doc["layout"] == "docker25" and doc["healthy"] is False

@@ -42,6 +42,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument("archive", metavar="ARCHIVE", help="docker-save tar (or .tar.gz); - for stdin")
     p.add_argument("--json", action="store_true", help="print the report as JSON (see SCHEMA.md)")
     p.add_argument("--verify", action="store_true", help="also hash every blob")
+    _node_flag(p)
     p.set_defaults(handler=run_diagnose)
 
     p = dsub.add_parser("repair", help="rebuild the OCI manifests and index from the configs")
@@ -53,12 +54,38 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     target.add_argument("--in-place", action="store_true",
                         help="replace ARCHIVE (atomically)")
     p.add_argument("--json", action="store_true")
+    _node_flag(p)
+    comp = p.add_mutually_exclusive_group()
+    comp.add_argument("--compress", dest="compress", action="store_true", default=None,
+                      help="gzip the output (default: when the input was gzip'd and the node "
+                      "reads gzip)")
+    comp.add_argument("--no-compress", dest="compress", action="store_false",
+                      help="write a plain tar")
     p.set_defaults(handler=run_repair)
 
     p = sub.add_parser("load", help="safe `kind load docker-image`: diagnose, repair, import")
     p.add_argument("images", metavar="IMAGE", nargs="+")
     p.add_argument("--name", default="kind", help="kind cluster name (default: kind)")
     p.set_defaults(handler=run_load)
+
+
+EXIT_STATUS = """exit status:
+  0  healthy (diagnose), or repaired (repair)
+  1  affected: at least one finding (diagnose)
+  2  unreadable, invalid or hostile input, an unknown --node, or not repairable (one line
+     says why); also an interrupted repair (SIGINT/SIGTERM/SIGHUP: nothing is left behind)
+  3  load only: kind is not installed
+"""
+
+
+def _node_flag(p: argparse.ArgumentParser) -> None:
+    from .nodes import DEFAULT_KIND, KIND_CONTAINERD
+
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+    p.epilog = EXIT_STATUS
+    p.add_argument("--node", metavar="KIND", default=None,
+                   help=f"predict for this kind release's node ({', '.join(KIND_CONTAINERD)}; "
+                   f"default {DEFAULT_KIND}) or a containerd version (containerd-1.7.24)")
 
 
 @contextlib.contextmanager
@@ -105,7 +132,8 @@ def run_diagnose(args: argparse.Namespace) -> int:
     size = _size(args.archive)
     try:
         with _progress(size, "hashing blobs", args.verify and not args.json) as tick:
-            report = diagnose(args.archive, verify=args.verify, progress=tick)
+            report = diagnose(args.archive, verify=args.verify, progress=tick,
+                              node=args.node)
     except RunbookExecError as exc:
         if args.json:
             return _fail_json(exc, "runbook-exec/doctor-diagnose/v1")
@@ -150,7 +178,8 @@ def run_repair(args: argparse.Namespace) -> int:
     replacing = bool(args.output) and os.path.lexists(args.output)
     try:
         with _progress(_size(args.archive), "copying", not args.json) as tick:
-            result = repair(args.archive, args.output, in_place=args.in_place, progress=tick)
+            result = repair(args.archive, args.output, in_place=args.in_place, progress=tick,
+                            node=args.node, compress=args.compress)
     except RunbookExecError as exc:
         if args.json:
             return _fail_json(exc, "runbook-exec/doctor-repair/v1")

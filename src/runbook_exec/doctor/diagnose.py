@@ -16,12 +16,15 @@ from typing import Any, BinaryIO
 from ..archive import model
 from ..archive.reader import ArchiveReader, Layout, blob_path, open_archive
 from ..errors import ArchiveError
-from .findings import Finding
+from .findings import KINDS, Code, Finding, containerd_error
+from .nodes import NodeProfile, node_profile
 
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 _UNCOMPRESSED = {model.MT_OCI_LAYER_TAR, model.MT_DOCKER_LAYER_TAR}
 _INDEXES = {model.MT_OCI_INDEX, model.MT_DOCKER_LIST}
 _MAX_DEPTH = 8
+# error codes whose containerd text is not measured: still errors on every node
+_UNMEASURED = {str(Code.BLOB_SIZE_MISMATCH), str(Code.BLOB_DIGEST_MISMATCH)}
 
 LAYOUT_TEXT = {
     Layout.LEGACY: "Docker <= 24 layout (manifest.json + <id>/layer.tar)",
@@ -38,7 +41,8 @@ class ImageInfo:
     image_id: str
     config_member: str
     diff_ids: list[str]
-    names: list[str] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)  # fully qualified: what a Pod can use
+    refs: list[str] = field(default_factory=list)  # what containerd records, exactly
     manifests: list[str] = field(default_factory=list)
     legacy_layers: list[str] | None = None  # manifest.json Layers paths
     repo_tags: list[str] = field(default_factory=list)  # manifest.json RepoTags, as written
@@ -48,6 +52,7 @@ class ImageInfo:
         return {
             "id": self.image_id,
             "names": self.names,
+            "refs": self.refs,
             "manifests": self.manifests,
             "layers": len(self.diff_ids),
             "platform": self.platform,
@@ -65,10 +70,32 @@ class Report:
     verified: bool
     images: list[ImageInfo]
     findings: list[Finding]
+    node: NodeProfile | None = None
 
     @property
     def healthy(self) -> bool:
         return not self.findings
+
+    @property
+    def import_fails(self) -> bool:
+        """Whether kind's import command fails on the node (an error-level finding)."""
+        return any(f.level == "error" for f in self.findings)
+
+    @property
+    def predicted_error(self) -> str | None:
+        """The last line kind's import prints on the node: the first error's text."""
+        for f in self.findings:
+            if f.level == "error":
+                return f.containerd_error
+        return None
+
+    blockers: list[str] = field(default_factory=list)
+
+    @property
+    def repairable(self) -> bool:
+        """Whether ``repair`` fixes every finding; ``blockers`` say why not (repair refuses
+        with the first one, so diagnose and repair always agree)."""
+        return bool(self.findings) and not self.blockers
 
     @property
     def exit_code(self) -> int:
@@ -85,8 +112,12 @@ class Report:
             "verified": self.verified,
             "healthy": self.healthy,
             "exit_code": self.exit_code,
+            "node": self.node.to_json() if self.node else None,
+            "repairable": self.repairable,
             "images": [i.to_json() for i in self.images],
-            "findings": [f.to_json() for f in self.findings],
+            "findings": [dict(f.to_json(), repairable=self.repairable)
+                         for f in self.findings],
+            "blockers": self.blockers,
         }
 
 
@@ -98,37 +129,92 @@ def diagnose(
     *,
     verify: bool = False,
     progress: Progress | None = None,
+    node: NodeProfile | str | None = None,
 ) -> Report:
-    """Open ``source`` (path, ``-`` or file object) and diagnose it."""
+    """Open ``source`` (path, ``-`` or file object) and diagnose it for ``node`` (a kind
+    release such as ``v0.20.0``, a containerd version, or a :class:`NodeProfile`; default:
+    the newest kind release's node)."""
+    profile = node if isinstance(node, NodeProfile) else node_profile(node)
     with open_archive(source, hash_blobs=verify, progress=progress) as reader:
-        return diagnose_reader(reader, verify=verify, progress=progress)
+        return diagnose_reader(reader, verify=verify, progress=progress, node=profile)
 
 
 def diagnose_reader(
-    reader: ArchiveReader, *, verify: bool = False, progress: Progress | None = None
+    reader: ArchiveReader, *, verify: bool = False, progress: Progress | None = None,
+    node: NodeProfile | None = None,
 ) -> Report:
     """Diagnose an open archive (see :func:`diagnose`)."""
-    d = _examine(reader)
+    node = node or node_profile(None)
+    d = _examine(reader, node)
     if verify:
         d.verify(progress)
     return _report(reader, d, verify)
 
 
-def plan_inputs(reader: ArchiveReader) -> tuple[Report, set[str]]:
-    """Diagnose without hashing; also return the OCI metadata blobs a repair replaces."""
-    d = _examine(reader)
-    return _report(reader, d, False), d.meta_blobs
+def plan_inputs(reader: ArchiveReader, node: NodeProfile | None = None
+                ) -> tuple[Report, _Doctor]:
+    """Diagnose without hashing; also return the examination (OCI metadata blobs a repair
+    replaces, each image's OCI layer descriptors)."""
+    d = _examine(reader, node or node_profile(None))
+    return _report(reader, d, False), d
 
 
-def _examine(reader: ArchiveReader) -> _Doctor:
+def _examine(reader: ArchiveReader, node: NodeProfile) -> _Doctor:
     """Every structural check (headers and JSON only, no blob hashing)."""
-    d = _Doctor(reader)
+    d = _Doctor(reader, node)
+    if reader.compressed and not node.reads_gzip:
+        d.add(Code.ARCHIVE_COMPRESSED, f"the archive is gzip-compressed; {node.label} "
+              "reads only a plain tar (containerd 2.x reads gzip): gunzip it first")
     d.read_legacy()
     if reader.layout is not Layout.LEGACY:
         d.read_index()
     d.compare_halves()
     d.check_names()
     return d
+
+
+def _blockers(reader: ArchiveReader, d: _Doctor) -> list[str]:
+    """Why ``repair`` cannot fix this archive (empty: it can, or there is nothing to fix)."""
+    out = []
+    for f in d.findings:
+        image = d.images.get(str(f.extra.get("image_id", "")))
+        if f.code == Code.NAME_MISSING and image is not None and image.repo_tags:
+            continue  # repair restores the names manifest.json's RepoTags hold
+        if not f.kind.repairable:
+            what = f"{f.image}: " if f.image else ""
+            if f.code == Code.NAME_MISSING:
+                out.append(f"{what}the archive carries no name for the image, so there is none "
+                           "to restore; save it by name (docker save NAME:TAG), not by ID "
+                           "[name-missing]")
+            else:
+                out.append(f"{what}{f.message} [{f.code}]; save the image again")
+    codes = {f.code for f in d.findings} - {str(Code.ARCHIVE_COMPRESSED)}
+    if reader.layout is Layout.LEGACY and codes:
+        out.append("a Docker <= 24 archive has no OCI half to rebuild; save the image again")
+    if codes and not out:
+        for image in d.images.values():
+            if layer_plan(reader, d, image) is None:
+                out.append(f"the layer blobs of image {image.image_id[:19]}… are neither stored "
+                           "uncompressed under their diff IDs nor listed, one per diff ID, by "
+                           "its OCI manifest; save the image again")
+    return out
+
+
+def layer_plan(reader: ArchiveReader, d: _Doctor, image: ImageInfo
+               ) -> list[dict[str, Any]] | None:
+    """The layer descriptors a repaired manifest lists for ``image``: the uncompressed blobs
+    named by its diff IDs when all are present, else its OCI manifest's own descriptors
+    when they are one per diff ID and present (compressed layers), else None."""
+    members = [reader.blob(x) for x in image.diff_ids]
+    if all(m is not None for m in members):
+        return [{"mediaType": model.MT_OCI_LAYER_TAR, "digest": x, "size": m.size}
+                for x, m in zip(image.diff_ids, members) if m is not None]  # noqa: B905
+    descs = d.oci_descs.get(image.image_id)
+    if descs is not None and len(descs) == len(image.diff_ids) and all(
+        reader.blob(x["digest"]) is not None for x in descs
+    ):
+        return [dict(x) for x in descs]
+    return None
 
 
 def _report(reader: ArchiveReader, d: _Doctor, verify: bool) -> Report:
@@ -140,6 +226,8 @@ def _report(reader: ArchiveReader, d: _Doctor, verify: bool) -> Report:
         verified=verify,
         images=list(d.images.values()),
         findings=d.findings,
+        node=d.node,
+        blockers=_blockers(reader, d),
     )
 
 
@@ -177,9 +265,34 @@ def is_qualified(name: str) -> bool:
     return bool(sep) and ("." in first or ":" in first or first == "localhost")
 
 
+IMPORT_PREFIX = "import-<date>"
+
+
+def containerd_ref(annotations: dict[str, Any]) -> str | None:
+    """The record name containerd's import gives an index entry (``ctr images import``
+    without ``--base-name``): ``io.containerd.image.name`` as written; else
+    ``org.opencontainers.image.ref.name`` as written when it holds ``/``, ``:`` or ``@``,
+    else that tag behind ctr's ``import-<date>:`` prefix (containerd pkg/archive
+    ``AddRefPrefix``); None without either annotation."""
+    name = annotations.get(model.ANN_IMAGE_NAME)
+    if isinstance(name, str) and name:
+        return name
+    ref = annotations.get(model.ANN_REF_NAME)
+    if isinstance(ref, str) and ref:
+        return ref if any(c in ref for c in "/:@") else f"{IMPORT_PREFIX}:{ref}"
+    return None
+
+
+def usable(ref: str) -> bool:
+    """Whether a Pod can refer to a record: fully qualified, not ctr's import prefix."""
+    return is_qualified(ref) and not ref.startswith("import-")
+
+
 class _Doctor:
-    def __init__(self, reader: ArchiveReader) -> None:
+    def __init__(self, reader: ArchiveReader, node: NodeProfile) -> None:
         self.r = reader
+        self.node = node
+        self.oci_descs: dict[str, list[dict[str, Any]]] = {}  # image id -> layer descriptors
         self.images: dict[str, ImageInfo] = {}
         self.findings: list[Finding] = []
         self.oci_layers: dict[str, list[str]] = {}  # image id -> OCI manifest layer digests
@@ -187,9 +300,17 @@ class _Doctor:
         self.meta_blobs: set[str] = set()  # OCI manifests and indexes (repair replaces them)
 
     def add(self, code: str, message: str, image: ImageInfo | None = None,
-            digest: str | None = None) -> None:
+            digest: str | None = None, *, diff_id: str | None = None,
+            counts: tuple[int, int] | None = None) -> None:
+        code = str(code)
         label = (image.names[0] if image.names else image.image_id[:19]) if image else None
-        finding = Finding(code, message, label, digest)
+        text = containerd_error(code, self.node, digest=digest, diff_id=diff_id, counts=counts)
+        severity = KINDS[code].severity
+        if severity == "error" and text is None and code not in _UNMEASURED:
+            severity = "warning"  # this node imports it (e.g. no-layers on containerd 2.x)
+        extra = {"image_id": image.image_id} if image else {}
+        finding = Finding(code, message, label, digest, extra, severity=severity,
+                          predicted=text, node_known=True)
         if not any((f.code, f.image, f.digest) == (code, label, digest) for f in self.findings):
             self.findings.append(finding)
 
@@ -216,9 +337,12 @@ class _Doctor:
             image = self.image_from_config(config, where)
             image.legacy_layers = layers
             image.repo_tags = list(tags or [])
-            for tag in tags or []:
-                if qualify(tag) not in image.names:
-                    image.names.append(qualify(tag))
+            if self.r.layout is Layout.LEGACY:
+                # without index.json containerd reads manifest.json and normalises RepoTags
+                for tag in tags or []:
+                    if qualify(tag) not in image.refs:
+                        image.refs.append(qualify(tag))
+                image.names = [r for r in image.refs if usable(r)]
             for path in layers:
                 if not self.r.has(path):
                     self.add("blob-missing", f"{where} lists layer {path}, which is not in the "
@@ -272,9 +396,10 @@ class _Doctor:
             raise ArchiveError(f"{where}: index cycle through {digest}")
         if len(stack) >= _MAX_DEPTH:
             raise ArchiveError(f"{where}: indexes nested deeper than {_MAX_DEPTH}")
-        name = ann.get(model.ANN_IMAGE_NAME)
+        # containerd names the entries of index.json only, never those of a nested index
+        name = None if nested else containerd_ref(ann)
         names = list(names or [])
-        if isinstance(name, str) and name and name not in names:
+        if name is not None and name not in names:
             names.append(name)
         member = self.r.blob(digest)
         if member is None:
@@ -318,17 +443,20 @@ class _Doctor:
         for name in names:
             if name not in self.index_names.setdefault(image.image_id, []):
                 self.index_names[image.image_id].append(name)
-            if name not in image.names:
-                image.names.append(name)
+            if name not in image.refs:
+                image.refs.append(name)
+        image.names = [r for r in image.refs if usable(r)]
         raw_layers = body.get("layers")
         if not isinstance(raw_layers, list):
             raise ArchiveError(f"{where}: layers must be a list")
         layers = []
         compressed = False
+        descs = []
         for n, item in enumerate(raw_layers):
             lmedia, ldigest, lsize, _ = _descriptor(item, f"{where} layers[{n}]")
             compressed |= lmedia not in _UNCOMPRESSED
             layers.append(ldigest)
+            descs.append({"mediaType": lmedia, "digest": ldigest, "size": lsize})
             lmember = self.r.blob(ldigest)
             if lmember is None:
                 self.add("blob-missing", f"{where}: layer {n} ({ldigest[:19]}…) is not in the "
@@ -336,6 +464,7 @@ class _Doctor:
             else:
                 self.check_size(lmember.size, lsize, f"{where} layers[{n}]", ldigest, image)
         self.oci_layers[image.image_id] = layers
+        self.oci_descs[image.image_id] = descs
         self.compare_layers(image, layers, compressed)
 
     def check_size(self, actual: int, declared: int, where: str, digest: str,
@@ -353,13 +482,15 @@ class _Doctor:
             collapsed = set(layers) == set(want) and len(set(want)) < len(want)
             why = "a repeated layer was collapsed" if collapsed else "counts differ"
             self.add("layer-count-mismatch", f"the OCI manifest lists {len(layers)} layers, "
-                     f"rootfs.diff_ids {len(want)} ({why})", image)
+                     f"rootfs.diff_ids {len(want)} ({why})", image,
+                     counts=(len(layers), len(want)))
         elif not compressed and layers != want:
             first = next(i for i, (a, b) in enumerate(zip(layers, want, strict=True)) if a != b)
             code = "layers-out-of-order" if sorted(layers) == sorted(want) else "layers-differ"
             what = "in a different order than" if code == "layers-out-of-order" else "other than"
             self.add(code, f"the OCI manifest lists layers {what} rootfs.diff_ids (first "
-                     f"difference at layer {first + 1} of {len(want)})", image, layers[first])
+                     f"difference at layer {first + 1} of {len(want)})", image, layers[first],
+                     diff_id=want[first])
 
     # -- both halves -------------------------------------------------------------------
     def compare_halves(self) -> None:
@@ -380,9 +511,14 @@ class _Doctor:
                          f"{len(image.diff_ids)}", image)
                 continue
             digests = [_path_digest(p) for p in paths]
-            if all(digests) and digests != image.diff_ids:
+            # manifest.json may list the layer blobs as stored: their diff IDs (uncompressed,
+            # Docker 25 graphdriver) or the compressed blobs of the OCI manifest (Docker 29's
+            # containerd image store, ctr export); docker load and skopeo read either
+            stored = self.oci_layers.get(image.image_id)
+            if all(digests) and digests != image.diff_ids and digests != stored:
                 self.add("halves-disagree", "manifest.json lists layers other than "
-                         "rootfs.diff_ids (docker load and skopeo will fail)", image)
+                         "rootfs.diff_ids and other than the OCI manifest's (docker load and "
+                         "skopeo will fail)", image)
 
     def _index_broken(self) -> bool:
         return any(f.code in ("manifests-null", "index-empty", "blob-missing",
@@ -390,14 +526,16 @@ class _Doctor:
 
     def check_names(self) -> None:
         for image in self.images.values():
-            if not image.names:
-                self.add("name-missing", "the image has no name in the archive; containerd "
-                         "imports it only as import-<date>@sha256:… and no Pod can refer to it",
-                         image)
-            for name in self.index_names.get(image.image_id, []):
-                if not is_qualified(name):
-                    self.add("name-unqualified", f"index.json names it {name!r}, not "
-                             f"{qualify(name)!r}; a Pod's image reference will not match", image)
+            odd = [r for r in image.refs if not usable(r) and not r.startswith("import-")]
+            for name in odd:
+                self.add("name-unqualified", f"containerd will record it as {name!r}, not "
+                         f"{qualify(name)!r}; a Pod's image reference will not match", image)
+            if not image.names and not odd and not (image.repo_tags and self._index_broken()):
+                # (with a broken index containerd imports nothing at all; repair names the
+                # image from manifest.json's RepoTags)
+                self.add("name-missing", "the image has no usable name in the archive; "
+                         "containerd records it only as import-<date>@sha256:… (or "
+                         "import-<date>:TAG) and no Pod can refer to it", image)
 
     def verify(self, progress: Progress | None) -> None:
         blobs = [n for n, m in self.r.members.items()

@@ -1,17 +1,20 @@
 """The catalogue of findings: stable codes, what containerd will say, who writes it, the fix.
 
 A code never changes meaning once published (the handbook and scripts match on it). The
-``containerd_error`` texts are what kind's import command prints on containerd 1.6/1.7
-(kind ≤ v0.26 nodes), recorded in the handbook's FACTS; ``{digest}`` is filled in per case.
-``None`` means containerd imports the archive but something downstream breaks (the
-message says what), or the exact text has not been measured.
+``containerd_error`` texts of :data:`KINDS` are what kind's import command prints on
+containerd 1.7 (kind <= v0.26 nodes); :func:`containerd_error` gives the text for any node
+(containerd 2.x wraps or rewords some). ``None`` means the node imports the archive but
+something downstream breaks (the message says what), or the text has not been measured.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
+
+from .nodes import NodeProfile
 
 # The published handbook; English pages live under /en/. Override for a local build.
 HANDBOOK_URL = os.environ.get("RUNBOOK_EXEC_HANDBOOK_URL", "https://kind-image-load.example.org/")
@@ -20,6 +23,7 @@ MISMATCHED = "ctr: mismatched image rootfs and manifest layers"
 WRONG_DIFF_ID = 'ctr: wrong diff id calculated on extraction "{digest}"'
 NOT_FOUND = "ctr: content digest {digest}: not found"
 FILTERED_OUT = "ctr: image might be filtered out"
+INVALID_TAR = "ctr: archive/tar: invalid tar header"
 
 BETAS = ("25.0.0-beta.1", "25.0.0-beta.2", "25.0.0-beta.3", "25.0.0-rc.1")
 GA = ("25.0.0",)
@@ -27,9 +31,35 @@ DIGEST_SAVE = ("25.0.0", "25.0.1", "25.0.2")
 CONTAINERD_STORE = ("29.x with the containerd image store", "Docker Desktop >= 4.34")
 
 
+class Code(str, Enum):  # noqa: UP042 (StrEnum is 3.11; the download runs on 3.9)
+    """Every finding code. SCHEMA.md and both doctor pages list exactly these (a test checks)."""
+
+    ARCHIVE_COMPRESSED = "archive-compressed"
+    NO_LAYERS = "no-layers"
+    LAYER_COUNT_MISMATCH = "layer-count-mismatch"
+    LAYERS_OUT_OF_ORDER = "layers-out-of-order"
+    LAYERS_DIFFER = "layers-differ"
+    MANIFESTS_NULL = "manifests-null"
+    INDEX_EMPTY = "index-empty"
+    INDEX_CHILD_MISSING = "index-child-missing"
+    BLOB_MISSING = "blob-missing"
+    BLOB_SIZE_MISMATCH = "blob-size-mismatch"
+    BLOB_DIGEST_MISMATCH = "blob-digest-mismatch"
+    HALVES_DISAGREE = "halves-disagree"
+    NAME_UNQUALIFIED = "name-unqualified"
+    NAME_MISSING = "name-missing"
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
 @dataclass(frozen=True)
 class Kind:
-    """What one code means, independent of the archive it is found in."""
+    """What one code means, independent of the archive it is found in.
+
+    ``containerd_error`` is the text on containerd 1.7 (kind <= v0.26 nodes); the text a
+    given node prints comes from :func:`containerd_error`.
+    """
 
     severity: str  # "error": the import fails; "warning": it imports, then something breaks
     containerd_error: str | None
@@ -40,33 +70,76 @@ class Kind:
 
 
 KINDS: dict[str, Kind] = {
-    "no-layers": Kind("error", MISMATCHED, BETAS, "errors/mismatched-rootfs", "fixes/repair", True),
-    "layer-count-mismatch": Kind(
+    Code.ARCHIVE_COMPRESSED.value: Kind(
+        "error", INVALID_TAR, (), "doctor", "fixes/repair", True
+    ),
+    Code.NO_LAYERS.value: Kind(
+        "error", MISMATCHED, BETAS, "errors/mismatched-rootfs", "fixes/repair", True
+    ),
+    Code.LAYER_COUNT_MISMATCH.value: Kind(
         "error", MISMATCHED, GA, "errors/mismatched-rootfs", "fixes/repair", True
     ),
-    "layers-out-of-order": Kind(
+    Code.LAYERS_OUT_OF_ORDER.value: Kind(
         "error", WRONG_DIFF_ID, GA, "errors/wrong-diff-id", "fixes/repair", True
     ),
-    "layers-differ": Kind("error", WRONG_DIFF_ID, (), "errors/wrong-diff-id", "fixes/repair", True),
-    "manifests-null": Kind(
+    Code.LAYERS_DIFFER.value: Kind(
+        "error", WRONG_DIFF_ID, (), "errors/wrong-diff-id", "fixes/repair", True
+    ),
+    Code.MANIFESTS_NULL.value: Kind(
         "error", FILTERED_OUT, DIGEST_SAVE, "errors/image-filtered-out", "fixes/repair", True
     ),
-    "index-empty": Kind(
+    Code.INDEX_EMPTY.value: Kind(
         "error", FILTERED_OUT, (), "errors/image-filtered-out", "fixes/repair", True
     ),
-    "index-child-missing": Kind(
+    Code.INDEX_CHILD_MISSING.value: Kind(
         "error", NOT_FOUND, CONTAINERD_STORE, "errors/content-digest-not-found",
         "fixes/save-platform", True,
     ),
-    "blob-missing": Kind(
+    Code.BLOB_MISSING.value: Kind(
         "error", NOT_FOUND, (), "errors/content-digest-not-found", "doctor", False
     ),
-    "blob-size-mismatch": Kind("error", None, (), "fixes/repair", "doctor", False),
-    "blob-digest-mismatch": Kind("error", None, (), "fixes/repair", "doctor", False),
-    "halves-disagree": Kind("warning", None, (), "fixes/repair", "fixes/repair", True),
-    "name-unqualified": Kind("warning", None, (), "fixes/repair", "fixes/repair", True),
-    "name-missing": Kind("warning", None, (), "fixes/repair", "fixes/upgrade-docker", False),
+    Code.BLOB_SIZE_MISMATCH.value: Kind("error", None, (), "fixes/repair", "doctor", False),
+    Code.BLOB_DIGEST_MISMATCH.value: Kind("error", None, (), "fixes/repair", "doctor", False),
+    Code.HALVES_DISAGREE.value: Kind(
+        "warning", None, (), "fixes/repair", "fixes/repair", True
+    ),
+    Code.NAME_UNQUALIFIED.value: Kind(
+        "warning", None, (), "doctor", "fixes/repair", True
+    ),
+    Code.NAME_MISSING.value: Kind("warning", None, (), "doctor", "doctor", False),
 }
+
+
+def containerd_error(code: str, node: NodeProfile | None, *, digest: str | None = None,
+                     diff_id: str | None = None, counts: tuple[int, int] | None = None,
+                     ) -> str | None:
+    """The last line kind's import command prints on ``node`` for a finding, or None when
+    that node imports the archive (or the text was not measured there).
+
+    Measured on containerd 1.7.1, 1.7.24, 2.0.2, 2.1.4 and 2.3.4 (see ``nodes``)."""
+    if node is None or not node.reads_gzip:  # containerd 1.x: the texts of KINDS
+        text = KINDS[code].containerd_error
+        return None if text is None else text.replace("{digest}", digest or "sha256:…")
+    d = digest or "sha256:…"
+    want = diff_id or "sha256:…"
+    if code == Code.ARCHIVE_COMPRESSED:
+        return None
+    if code == Code.NO_LAYERS:
+        return None  # containerd 2.x imports a manifest without layers (and never unpacks it)
+    if code == Code.LAYER_COUNT_MISMATCH:
+        layers, diff_ids = counts or (0, 0)
+        return node.ctr_error(f"number of layers and diffIDs don't match: {layers} != "
+                              f"{diff_ids}")
+    if code in (Code.LAYERS_OUT_OF_ORDER, Code.LAYERS_DIFFER):
+        if node.version >= (2, 3, 0):
+            return node.ctr_error(f'wrong diff id "{d}" calculated on extraction "{want}", '
+                                  f'desc "{d}"')
+        return node.ctr_error(f'wrong diff id calculated on extraction "{want}"')
+    if code in (Code.MANIFESTS_NULL, Code.INDEX_EMPTY):
+        return node.ctr_error("image might be filtered out")
+    if code in (Code.INDEX_CHILD_MISSING, Code.BLOB_MISSING):
+        return node.ctr_error(f"content digest {d}: not found")
+    return None
 
 
 def page_url(slug: str) -> str:
@@ -76,13 +149,19 @@ def page_url(slug: str) -> str:
 
 @dataclass(frozen=True)
 class Finding:
-    """One problem in one archive. ``image`` is the image's first name or its ID."""
+    """One problem in one archive. ``image`` is the image's first name or its ID.
+
+    ``severity`` and ``containerd_error`` are for the node the diagnosis predicted for
+    (an empty severity means the catalogue's)."""
 
     code: str
     message: str
     image: str | None = None
-    digest: str | None = None  # fills {digest} in the predicted containerd error
+    digest: str | None = None  # fills {digest} in the catalogue's containerd error
     extra: dict[str, Any] = field(default_factory=dict)
+    severity: str = ""
+    predicted: str | None = None  # what the node's ctr prints; see containerd_error()
+    node_known: bool = False  # predicted was computed for a node
 
     @property
     def kind(self) -> Kind:
@@ -90,16 +169,22 @@ class Finding:
 
     @property
     def containerd_error(self) -> str | None:
+        if self.node_known:
+            return self.predicted
         text = self.kind.containerd_error
         if text is None:
             return None
         return text.replace("{digest}", self.digest or "sha256:…")
 
+    @property
+    def level(self) -> str:
+        return self.severity or self.kind.severity
+
     def to_json(self) -> dict[str, Any]:
         k = self.kind
         return {
             "code": self.code,
-            "severity": k.severity,
+            "severity": self.level,
             "message": self.message,
             "image": self.image,
             "containerd_error": self.containerd_error,

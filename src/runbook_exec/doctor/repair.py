@@ -12,6 +12,8 @@ is atomic for readers, not durable across a power cut.
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import os
 import stat
 import tarfile
@@ -23,10 +25,20 @@ from typing import Any, BinaryIO
 
 from ..archive import model
 from ..archive.reader import ArchiveReader, Layout, blob_path, open_archive
-from ..archive.tarwalk import BLOCK, DIR, FILE, HARDLINK, SYMLINK, Member
+from ..archive.tarwalk import (
+    BLOCK,
+    DIR,
+    FILE,
+    HARDLINK,
+    SYMLINK,
+    GzipStream,
+    Member,
+    StreamSource,
+    walk,
+)
 from ..errors import RepairError
-from .diagnose import ImageInfo, Report, diagnose, plan_inputs, qualify
-from .findings import KINDS
+from .diagnose import ImageInfo, Report, diagnose, layer_plan, plan_inputs, qualify
+from .nodes import NodeProfile, node_profile
 
 Progress = Callable[[int], None]
 _REPLACED = {model.INDEX_JSON, model.MANIFEST_JSON, model.OCI_LAYOUT}
@@ -65,10 +77,15 @@ def repair(
     *,
     in_place: bool = False,
     progress: Progress | None = None,
+    node: NodeProfile | str | None = None,
+    compress: bool | None = None,
 ) -> RepairResult:
-    """Repair ``source`` into ``output`` (or over ``source`` with ``in_place``)."""
+    """Repair ``source`` into ``output`` (or over ``source`` with ``in_place``) for ``node``
+    (default: the newest kind release's). The output is gzip'd when the input was and the
+    node reads gzip, unless ``compress`` says otherwise."""
     if str(source) == "-":
         raise RepairError("repair needs a file, not stdin: save the stream to a file first")
+    profile = node if isinstance(node, NodeProfile) else node_profile(node)
     src = Path(source)
     if in_place:
         out = src
@@ -79,28 +96,31 @@ def repair(
         if out.exists() and src.exists() and os.path.samefile(out, src):
             raise RepairError(f"refusing to overwrite the input {src}; choose another -o or "
                               "pass --in-place")
+    if src.exists() and not src.is_file():
+        raise RepairError(f"{src} is not a regular file (a pipe or device?); repair reads the "
+                          "archive twice: save it to a file first")
     out = _check_target(src, out, in_place=in_place)
     with open_archive(src) as reader:
-        before, meta = plan_inputs(reader)
+        before, exam = plan_inputs(reader, profile)
         codes = {f.code for f in before.findings}
-        blocking = [f for f in before.findings
-                    if not KINDS[f.code].repairable and KINDS[f.code].severity == "error"]
-        if not before.findings or codes <= {"name-missing"}:
+        if not before.findings:
             return RepairResult(None, before, None)
-        if blocking:
-            f = blocking[0]
-            raise RepairError(f"cannot repair {src}: {f.message} [{f.code}]; save the image "
-                              "again (see fixes/upgrade-docker) instead")
-        if reader.layout is Layout.LEGACY:
-            raise RepairError(f"cannot repair {src}: a Docker <= 24 archive has no OCI half to "
-                              "rebuild; save the image again")
-        members = _plan(reader, before.images)
-        tmp = _write_atomic(reader, out, before.images, members, meta, progress)
+        if before.blockers:
+            raise RepairError(f"cannot repair {src}: {before.blockers[0]}")
+        gz = (reader.compressed and profile.reads_gzip) if compress is None else compress
+        if reader.layout is Layout.LEGACY:  # only archive-compressed: a plain copy
+            new: list[tuple[str, bytes]] = []
+            dropped: set[str] = set()
+        else:
+            new = _new_metadata(reader, exam, before.images)
+            dropped = _REPLACED | {blob_path(d) for d in exam.meta_blobs} | {n for n, _ in new}
+        tmp = _write_atomic(reader, out, new, dropped, gz, progress)
     try:
-        after = diagnose(str(tmp))
-        left = [f for f in after.findings if f.code != "name-missing"]
-        if left or {i.image_id for i in after.images} != {i.image_id for i in before.images}:
-            what = left[0].message if left else "image IDs changed"
+        after = diagnose(str(tmp), node=profile)
+        if after.findings or {i.image_id for i in after.images} != {
+            i.image_id for i in before.images
+        }:
+            what = after.findings[0].message if after.findings else "image IDs changed"
             raise RepairError(f"the repaired archive did not verify ({what}); nothing written")
         os.replace(tmp, out)
     except BaseException:
@@ -131,45 +151,37 @@ def _check_target(src: Path, out: Path, *, in_place: bool) -> Path:
     return out
 
 
-def _plan(reader: ArchiveReader, images: list[ImageInfo]) -> dict[str, Member]:
-    """The blob member of every layer and config; refuse if one is not in the archive."""
-    need: dict[str, Member] = {}
-    for image in images:
-        for digest in [image.image_id, *image.diff_ids]:
-            member = reader.blob(digest)
-            if member is None:
-                what = "config" if digest == image.image_id else "layer"
-                raise RepairError(
-                    f"cannot repair: the {what} blob {digest} of image {image.image_id[:19]}… "
-                    "is not in the archive (layers must be stored uncompressed under their "
-                    "diff ID); save the image again"
-                )
-            need[digest] = member
-    return need
-
-
-def _new_metadata(images: list[ImageInfo], blobs: dict[str, Member],
-                  old: ArchiveReader) -> list[tuple[str, bytes]]:
+def _new_metadata(reader: ArchiveReader, exam: Any, images: list[ImageInfo]
+                  ) -> list[tuple[str, bytes]]:
+    """New OCI manifests, index.json, manifest.json and oci-layout for ``images``."""
     files: list[tuple[str, bytes]] = []
     index: list[dict[str, Any]] = []
     legacy: list[dict[str, Any]] = []
+    seen: set[str] = set()
     for image in images:
+        layers = layer_plan(reader, exam, image)
+        config = reader.blob(image.image_id)
+        if layers is None or config is None:  # _blockers refused these already
+            raise RepairError(f"cannot repair: image {image.image_id[:19]}… lacks blobs")
         manifest = gojson({
             "schemaVersion": 2,
             "mediaType": model.MT_OCI_MANIFEST,
             "config": {"mediaType": model.MT_OCI_CONFIG, "digest": image.image_id,
-                       "size": blobs[image.image_id].size},
-            "layers": [{"mediaType": model.MT_OCI_LAYER_TAR, "digest": d,
-                        "size": blobs[d].size} for d in image.diff_ids],
+                       "size": config.size},
+            "layers": layers,
         })
-        import hashlib
-
         mdigest = "sha256:" + hashlib.sha256(manifest).hexdigest()
         files.append((blob_path(mdigest), manifest))
         desc = {"mediaType": model.MT_OCI_MANIFEST, "digest": mdigest, "size": len(manifest)}
-        names = [n for n in image.names if "@" not in n]
-        for name in names:
-            full = qualify(name)
+        names = []
+        for ref in [*image.names, *image.refs, *(qualify(t) for t in image.repo_tags)]:
+            if "@" in ref or ref.startswith("import-"):
+                continue
+            full = qualify(ref)
+            if full not in seen:  # one index entry per name, even across images
+                seen.add(full)
+                names.append(full)
+        for full in names:
             tag = full.rsplit(":", 1)[1] if ":" in full.rsplit("/", 1)[-1] else "latest"
             index.append(dict(desc, annotations={model.ANN_IMAGE_NAME: full,
                                                  model.ANN_REF_NAME: tag}))
@@ -178,26 +190,19 @@ def _new_metadata(images: list[ImageInfo], blobs: dict[str, Member],
         legacy.append({
             "Config": blob_path(image.image_id),
             "RepoTags": image.repo_tags or [_short(n) for n in names] or None,
-            "Layers": [blob_path(d) for d in image.diff_ids],
+            "Layers": [blob_path(x["digest"]) for x in layers],
         })
     files.append((model.INDEX_JSON, gojson({"schemaVersion": 2, "mediaType": model.MT_OCI_INDEX,
                                            "manifests": index})))
     files.append((model.MANIFEST_JSON, gojson(legacy)))
-    layout = (old.read_bytes(model.OCI_LAYOUT) if old.has(model.OCI_LAYOUT)
+    layout = (reader.read_bytes(model.OCI_LAYOUT) if reader.has(model.OCI_LAYOUT)
               else gojson({"imageLayoutVersion": "1.0.0"}))
     files.append((model.OCI_LAYOUT, layout))
     return files
 
 
-def _short(name: str) -> str:
-    for prefix in ("docker.io/library/", "docker.io/"):
-        if name.startswith(prefix):
-            return name[len(prefix):]
-    return name
-
-
-def _write_atomic(reader: ArchiveReader, out: Path, images: list[ImageInfo],
-                  blobs: dict[str, Member], meta: set[str], progress: Progress | None) -> Path:
+def _write_atomic(reader: ArchiveReader, out: Path, new: list[tuple[str, bytes]],
+                  dropped: set[str], gz: bool, progress: Progress | None) -> Path:
     out_dir = out.parent if str(out.parent) else Path(".")
     if not out_dir.is_dir():
         what = "is not a directory" if out_dir.exists() else "does not exist"
@@ -211,8 +216,13 @@ def _write_atomic(reader: ArchiveReader, out: Path, images: list[ImageInfo],
     tmp = Path(name)
     try:
         os.fchmod(fd, _mode_for(out))
-        with os.fdopen(fd, "wb") as fh:
-            _write(reader, fh, images, blobs, meta, progress)
+        with os.fdopen(fd, "wb") as raw:
+            if gz:
+                with gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=1,
+                                   mtime=0) as fh:
+                    _write(reader, fh, new, dropped, progress)  # type: ignore[arg-type]
+            else:
+                _write(reader, raw, new, dropped, progress)
         return tmp
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -230,31 +240,74 @@ def _mode_for(out: Path) -> int:
         return 0o666 & ~umask
 
 
-def _write(reader: ArchiveReader, fh: BinaryIO, images: list[ImageInfo],
-           blobs: dict[str, Member], meta: set[str], progress: Progress | None) -> None:
-    dropped = _REPLACED | {blob_path(d) for d in meta}
-    new = _new_metadata(images, blobs, reader)
-    dropped |= {n for n, _ in new}
-    for member, chunks in reader.iter_data():
-        if member.name in dropped:
-            continue
-        fh.write(_header(member.name, member))
-        if member.kind != FILE:
-            continue
-        if reader.streamed:
-            for chunk in chunks:
-                fh.write(chunk)
-                if progress is not None:
-                    progress(len(chunk))
-        else:
+def _write(reader: ArchiveReader, fh: BinaryIO, new: list[tuple[str, bytes]],
+           dropped: set[str], progress: Progress | None) -> None:
+    """Copy every member not ``dropped`` in archive order, then append ``new``.
+
+    A plain tar is copied member by member (in-kernel where possible). A streamed input
+    (gzip) is read once more from the start and each member's data is written as it
+    passes, so memory stays bounded whatever the size; ``progress`` gets the bytes read."""
+    if reader.streamed:
+        _write_streamed(reader, fh, dropped, progress)
+    else:
+        for member in reader.members.values():
+            if member.name in dropped:
+                continue
+            fh.write(_header(member.name, member))
+            if member.kind != FILE:
+                continue
             reader.copy_member(member.name, fh)
             if progress is not None:
                 progress(member.size)
-        fh.write(bytes(-member.size % BLOCK))
+            fh.write(bytes(-member.size % BLOCK))
     for path, data in new:
         fh.write(_header(path, Member(path, FILE, len(data), 0)))
         fh.write(data + bytes(-len(data) % BLOCK))
     fh.write(bytes(2 * BLOCK))
+
+
+def _write_streamed(reader: ArchiveReader, fh: BinaryIO, dropped: set[str],
+                    progress: Progress | None) -> None:
+    order = list(reader.members.values())
+    pos = 0  # the next member in ``order`` whose header is not written yet
+
+    def upto(name: str | None) -> None:
+        """Write headers (and empty bodies) of members before ``name``, then its header."""
+        nonlocal pos
+        while pos < len(order):
+            m = order[pos]
+            pos += 1
+            if m.name not in dropped:
+                fh.write(_header(m.name, m))
+            if m.name == name:
+                return
+
+    current: list[Member | None] = [None]
+    written = [0]
+
+    def sink(member: Member, chunk: bytes) -> None:
+        if progress is not None:
+            progress(len(chunk))
+        if current[0] is not member:
+            finish()
+            current[0] = member
+            upto(member.name)
+        if member.name not in dropped:
+            fh.write(chunk)
+            written[0] += len(chunk)
+
+    def finish() -> None:
+        m = current[0]
+        if m is not None and m.name not in dropped:
+            fh.write(bytes(-m.size % BLOCK))
+        current[0] = None
+
+    assert reader.path is not None
+    with reader.path.open("rb") as f:
+        stream: Any = GzipStream(f, reader.limits) if reader.compressed else f
+        walk(StreamSource(stream, sink), reader.limits)
+    finish()
+    upto(None)
 
 
 def _header(name: str, member: Member) -> bytes:
@@ -276,3 +329,12 @@ def _link_text(member: Member) -> str:
     if member.kind == HARDLINK:
         return member.link
     return os.path.relpath(member.link, os.path.dirname(member.name) or ".")
+
+
+def _short(name: str) -> str:
+    """The familiar form Docker writes in RepoTags (``docker.io/library/a:1`` → ``a:1``)."""
+    for prefix in ("docker.io/library/", "docker.io/"):
+        rest = name[len(prefix):]
+        if name.startswith(prefix) and (prefix == "docker.io/" or "/" not in rest):
+            return rest
+    return name
