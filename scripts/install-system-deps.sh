@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs, with apt, the real parts the lab and the tests drive: containerd + ctr, dockerd,
-# skopeo, Chromium (+ driver), GNU time (benchmarks) and
+# skopeo, podman, buildah and umoci (the doctor's differential suite), Chromium (+ driver), GNU time (benchmarks) and
 # npm (fetches the site's one vendored browser asset) and a CJK font (browser screenshots).
 #
 # Idempotent: packages already installed are left alone and apt is not called.
@@ -22,6 +22,9 @@ REQUIRED=(
   "containerd:ctr"
   "docker.io:dockerd"
   "skopeo:skopeo"
+  "podman:podman"
+  "buildah:buildah"
+  "umoci:umoci"
   "chromium:chromium"
   "chromium-driver:chromedriver"
   "time:/usr/bin/time"
@@ -49,7 +52,7 @@ for entry in "${REQUIRED[@]}"; do
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
-  say "all system parts present (containerd, ctr, dockerd, skopeo, chromium, chromedriver, time, npm, CJK font)"
+  say "all system parts present (containerd, ctr, dockerd, skopeo, podman, buildah, umoci, chromium, chromedriver, time, npm, CJK font)"
   exit 0
 fi
 

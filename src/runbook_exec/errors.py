@@ -8,7 +8,7 @@
     ├── MissingDependencyError       a binary/package/privilege is missing; says how to get it
     ├── LabError                     a daemon of the lab could not start, answer or stop
     ├── ArchiveError                 a docker-save archive is unreadable or hostile (exit 2)
-    │   └── UnsafeArchiveError       member names/links escape, devices, bombs
+    │   └── UnsafeArchiveError       member names/links escape, devices
     ├── RepairError                  an archive cannot be repaired; says what to do instead
     ├── LoadError                    an import into a kind node failed or left it not unpacked
     ├── EngineError                  an engine (a real binary built from Go) is unknown,

@@ -12,7 +12,7 @@
   later re-streams a gzip *file* from the start; a pipe cannot be re-read.
 
 Safety: member names that are absolute or contain ``..`` are refused, as are links whose
-target leaves the archive, device and fifo members, duplicate members and gzip bombs
+target leaves the archive, device and fifo members and duplicate members
 (:class:`~runbook_exec.errors.UnsafeArchiveError`). A legacy (Docker ≤ 24) archive stores
 a repeated layer as a relative symlink to a sibling's ``layer.tar``; such links stay inside
 the archive and are resolved. Nothing is written to disk unless the caller asks

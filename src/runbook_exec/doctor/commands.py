@@ -73,9 +73,35 @@ EXIT_STATUS = """exit status:
   0  healthy (diagnose), or repaired (repair)
   1  affected: at least one finding (diagnose)
   2  unreadable, invalid or hostile input, an unknown --node, or not repairable (one line
-     says why); also an interrupted repair (SIGINT/SIGTERM/SIGHUP: nothing is left behind)
+     says why)
   3  load only: kind is not installed
+  128+N  stopped by signal N (130 SIGINT, 143 SIGTERM, 129 SIGHUP); repair leaves nothing
+     behind (no temp file, the target untouched)
 """
+
+
+class Signalled(KeyboardInterrupt):
+    """SIGTERM or SIGHUP during a command, raised so cleanup runs as for Ctrl-C."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def signals_raise() -> Iterator[None]:
+    """Turn SIGTERM and SIGHUP into :class:`Signalled` while the block runs."""
+    import signal
+
+    def handler(signum: int, _frame: Any) -> None:
+        raise Signalled(signum)
+
+    old = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
 
 
 def _node_flag(p: argparse.ArgumentParser) -> None:
@@ -175,11 +201,18 @@ def run_repair(args: argparse.Namespace) -> int:
     if not args.in_place and not args.output:
         print("runbook-exec: error: repair needs -o OUT (or --in-place)", file=sys.stderr)
         return 2
+    import signal
+
     replacing = bool(args.output) and os.path.lexists(args.output)
     try:
-        with _progress(_size(args.archive), "copying", not args.json) as tick:
+        with signals_raise(), _progress(_size(args.archive), "reading", not args.json) as tick:
             result = repair(args.archive, args.output, in_place=args.in_place, progress=tick,
                             node=args.node, compress=args.compress)
+    except KeyboardInterrupt as exc:
+        signum = exc.signum if isinstance(exc, Signalled) else signal.SIGINT
+        name = signal.Signals(signum).name
+        print(f"runbook-exec: interrupted ({name}); nothing written", file=sys.stderr)
+        return 128 + signum
     except RunbookExecError as exc:
         if args.json:
             return _fail_json(exc, "runbook-exec/doctor-repair/v1")

@@ -89,6 +89,17 @@ class Report:
                 return f.containerd_error
         return None
 
+    @property
+    def possible_errors(self) -> list[str | None]:
+        """Every error text the node may print. With several broken images in one archive,
+        which one containerd stops at first is not fixed (2.x unpacks them concurrently),
+        so any of these is what the doctor predicts; an archive-wide error (a gzip'd
+        archive on containerd 1.x) comes first and is the only one."""
+        errors = [f for f in self.findings if f.level == "error"]
+        if errors and errors[0].image is None:
+            return [errors[0].containerd_error]
+        return list(dict.fromkeys(f.containerd_error for f in errors))
+
     blockers: list[str] = field(default_factory=list)
 
     @property

@@ -10,14 +10,46 @@ something downstream breaks (the message says what), or the text has not been me
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
 from .nodes import NodeProfile
 
-# The published handbook; English pages live under /en/. Override for a local build.
-HANDBOOK_URL = os.environ.get("RUNBOOK_EXEC_HANDBOOK_URL", "https://kind-image-load.example.org/")
+# Where the handbook is published comes from one place: mkdocs.yml's ``site_url`` (read
+# from the checkout, or baked into the one-file download when it is built), overridable
+# with $RUNBOOK_EXEC_HANDBOOK_URL. A placeholder domain (example.org/.com/.net, RFC 2606)
+# is never printed: links are then page paths inside the handbook (``en/fixes/repair/``).
+_MKDOCS = Path(__file__).resolve().parents[3] / "mkdocs.yml"
+_BAKED = Path(__file__).with_name("site_url.txt")
+_PLACEHOLDER = re.compile(r"^https?://([^/]*\.)?example\.(org|com|net)(/|$)|^https?://[^/]*"
+                          r"\.(example|invalid|test)(/|$)", re.I)
+
+
+def _configured_url() -> str:
+    env = os.environ.get("RUNBOOK_EXEC_HANDBOOK_URL")
+    if env is not None:
+        return env.strip()
+    for path in (_BAKED, _MKDOCS):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError:
+            continue
+        if path is _BAKED:
+            return text.strip()
+        m = re.search(r"^site_url:\s*['\"]?([^'\"\s#]+)", text, re.M)
+        return m.group(1) if m else ""
+    return ""
+
+
+def handbook_url() -> str | None:
+    """The handbook's configured address, or None when none (or a placeholder) is set."""
+    url = _configured_url()
+    if not url or _PLACEHOLDER.match(url):
+        return None
+    return url.rstrip("/") + "/"
 
 MISMATCHED = "ctr: mismatched image rootfs and manifest layers"
 WRONG_DIFF_ID = 'ctr: wrong diff id calculated on extraction "{digest}"'
@@ -143,8 +175,10 @@ def containerd_error(code: str, node: NodeProfile | None, *, digest: str | None 
 
 
 def page_url(slug: str) -> str:
-    """The English handbook page for a slug (the Chinese page drops ``en/``)."""
-    return f"{HANDBOOK_URL.rstrip('/')}/en/{slug}/"
+    """The English handbook page for a slug (the Chinese page drops ``en/``); a path inside
+    the handbook (``en/fixes/repair/``) when no real ``site_url`` is configured."""
+    base = handbook_url()
+    return f"{base}en/{slug}/" if base else f"en/{slug}/"
 
 
 @dataclass(frozen=True)

@@ -139,9 +139,13 @@ def _check_target(src: Path, out: Path, *, in_place: bool) -> Path:
     """
     if out.is_symlink():
         out = out.resolve()
-    if in_place and src.is_file() and not (os.access(src, os.W_OK) and src.stat().st_mode & 0o222):
-        raise RepairError(f"{src} is read-only, so --in-place will not replace it; make it "
-                          "writable (chmod u+w) or write a copy with -o OUT")
+    # one policy for -o and --in-place: a read-only target is refused, never replaced (the
+    # rename would replace it although writing to it is not allowed)
+    if out.is_file() and not (os.access(out, os.W_OK) and out.stat().st_mode & 0o222):
+        how = "--in-place will not replace it" if in_place else "-o will not replace it"
+        other = "write a copy with -o OUT" if in_place else "choose another -o"
+        raise RepairError(f"{out} is read-only, so {how}; make it writable (chmod u+w) or "
+                          f"{other}")
     if out.is_dir():
         raise RepairError(f"-o {out} is a directory; give a file path such as "
                           f"{out / 'repaired.tar'}")

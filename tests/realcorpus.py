@@ -16,6 +16,7 @@ import gzip
 import shutil
 import subprocess
 import tarfile
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -203,13 +204,24 @@ def _ctr_cases(out: Path, add: Callable[[Case], None]) -> None:
                      ["docker.io/library/d29-alpha:v1"]))
 
 
-def make_corpus(out: Path, work: Path) -> list[Case]:
-    """Make every archive into ``out`` (``work`` holds tool stores); return the cases."""
+def make_corpus(out: Path) -> list[Case]:
+    """Make every archive into ``out``; return the cases. The tools' stores live in a short
+    temp dir under /tmp (podman refuses a runroot over 50 characters), removed after."""
     cases: list[Case] = []
-    _docker_cases(out, cases.append)
-    _skopeo_cases(out, cases.append)
-    _podman_cases(out, cases.append, work)
-    _buildah_cases(out, cases.append, work)
-    _umoci_cases(out, cases.append, work)
-    _ctr_cases(out, cases.append)
+    work = Path(tempfile.mkdtemp(prefix="rc-", dir="/tmp"))
+    try:
+        _docker_cases(out, cases.append)
+        _skopeo_cases(out, cases.append)
+        _podman_cases(out, cases.append, work)
+        _buildah_cases(out, cases.append, work)
+        _umoci_cases(out, cases.append, work)
+        _ctr_cases(out, cases.append)
+    finally:
+        _remove_store(work)
     return cases
+
+
+def _remove_store(work: Path) -> None:
+    """Remove the stores (vfs keeps plain directories; buildah's container was removed and
+    nothing stays mounted)."""
+    shutil.rmtree(work, ignore_errors=True)
