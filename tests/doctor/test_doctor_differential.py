@@ -109,9 +109,9 @@ def _repair_disagreements(report: Report, kind: str, path: Path, tmp: Path) -> I
         yield "not repairable per diagnose, but repair wrote an output"
         return
     assert result.after is not None
-    if path.suffix == ".gz" and KIND_CONTAINERD[kind] >= "2":
-        if out.read_bytes()[:2] != b"\x1f\x8b":
-            yield "gzip input for a gzip-reading node, but the repair is not compressed"
+    gz_node = KIND_CONTAINERD[kind] >= "2"
+    if path.suffix == ".gz" and gz_node and out.read_bytes()[:2] != b"\x1f\x8b":
+        yield "gzip input for a gzip-reading node, but the repair is not compressed"
     with Node(kind=kind) as node:
         loaded = node.load(out)
         names, unpacked = _records(node)
