@@ -51,7 +51,7 @@ from .tarwalk import (
     walk,
 )
 
-__all__ = ["ArchiveReader", "Layout", "Limits", "Member", "blob_path", "open_archive"]
+__all__ = ["ArchiveReader", "Counted", "Layout", "Limits", "Member", "blob_path", "open_archive"]
 
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 Progress = Callable[[int], None]
@@ -194,7 +194,12 @@ class ArchiveReader:
         self.compressed = head.startswith(b"\x1f\x8b")
         self.streamed = self.compressed or not self.seekable
         if self.streamed:
-            stream: Any = GzipStream(f, limits) if self.compressed else f
+            if self.compressed:
+                # progress counts the compressed bytes read, so it ends at the file's size
+                stream: Any = GzipStream(Counted(f, progress), limits)
+                self._progress = None
+            else:
+                stream = f
             src: SeekSource | StreamSource = StreamSource(stream, self._take)
         else:
             self._base = f.tell()
@@ -497,6 +502,20 @@ def _check_links(members: Mapping[str, Member]) -> None:
                 raise UnsafeArchiveError(f"{m.kind} {m.name!r} is part of a link cycle")
             seen.add(target)
             target = t.link
+
+
+class Counted:
+    """A read-only stream that reports how many bytes were read from it."""
+
+    def __init__(self, f: Any, progress: Progress | None) -> None:
+        self.f = f
+        self.progress = progress
+
+    def read(self, n: int) -> bytes:
+        data: bytes = self.f.read(n)
+        if self.progress is not None and data:
+            self.progress(len(data))
+        return data
 
 
 class _Offset:

@@ -26,6 +26,7 @@ from ..errors import ArchiveError, UnsafeArchiveError
 
 BLOCK = 512
 CHUNK = 4 << 20
+STREAM_CHUNK = 1 << 20
 _ZERO_BLOCK = bytes(BLOCK)
 
 # Member kinds (Member.kind).
@@ -125,7 +126,8 @@ class StreamSource:
         data_left = min(n, member.size) if member is not None and member.kind == FILE else 0
         pad = n - data_left
         while data_left:
-            chunk = self.read(min(CHUNK, data_left))
+            # 1 MiB pieces: a streamed (gzip) input holds a few of them at once, no more
+            chunk = self.read(min(STREAM_CHUNK, data_left))
             if not chunk:
                 what = f"member {member.name!r}" if member else "a tar header"
                 raise ArchiveError(f"truncated archive: it ends inside {what}")

@@ -142,6 +142,16 @@ def _size(path: str) -> int:
         return 0
 
 
+def _gzipped(path: str) -> bool:
+    if not os.path.isfile(path):  # never open a fifo here: that would wait for a writer
+        return False
+    try:
+        with open(path, "rb") as f:
+            return f.read(2) == b"\x1f\x8b"
+    except OSError:
+        return False
+
+
 def _fail_json(exc: RunbookExecError, schema: str) -> int:
     print(json.dumps({"schema": schema, "error": str(exc), "exit_code": exc.exit_code}))
     print(f"runbook-exec: error: {exc}", file=sys.stderr)
@@ -205,7 +215,9 @@ def run_repair(args: argparse.Namespace) -> int:
 
     replacing = bool(args.output) and os.path.lexists(args.output)
     try:
-        with signals_raise(), _progress(_size(args.archive), "reading", not args.json) as tick:
+        # a gzip'd input is read twice (plan, then copy); a plain tar once (the copy)
+        total = _size(args.archive) * (2 if _gzipped(args.archive) else 1)
+        with signals_raise(), _progress(total, "copying", not args.json) as tick:
             result = repair(args.archive, args.output, in_place=args.in_place, progress=tick,
                             node=args.node, compress=args.compress)
     except KeyboardInterrupt as exc:

@@ -12,7 +12,6 @@ is atomic for readers, not durable across a power cut.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import os
 import stat
@@ -24,7 +23,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from ..archive import model
-from ..archive.reader import ArchiveReader, Layout, blob_path, open_archive
+from ..archive.gzipout import GzipWriter
+from ..archive.reader import ArchiveReader, Counted, Layout, blob_path, open_archive
 from ..archive.tarwalk import (
     BLOCK,
     DIR,
@@ -100,7 +100,8 @@ def repair(
         raise RepairError(f"{src} is not a regular file (a pipe or device?); repair reads the "
                           "archive twice: save it to a file first")
     out = _check_target(src, out, in_place=in_place)
-    with open_archive(src) as reader:
+    # progress: a plain tar is only seeked over here; a gzip'd one is read through once
+    with open_archive(src, progress=progress) as reader:
         before, exam = plan_inputs(reader, profile)
         codes = {f.code for f in before.findings}
         if not before.findings:
@@ -222,8 +223,7 @@ def _write_atomic(reader: ArchiveReader, out: Path, new: list[tuple[str, bytes]]
         os.fchmod(fd, _mode_for(out))
         with os.fdopen(fd, "wb") as raw:
             if gz:
-                with gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=1,
-                                   mtime=0) as fh:
+                with GzipWriter(raw, level=1) as fh:
                     _write(reader, fh, new, dropped, progress)  # type: ignore[arg-type]
             else:
                 _write(reader, raw, new, dropped, progress)
@@ -290,8 +290,6 @@ def _write_streamed(reader: ArchiveReader, fh: BinaryIO, dropped: set[str],
     written = [0]
 
     def sink(member: Member, chunk: bytes) -> None:
-        if progress is not None:
-            progress(len(chunk))
         if current[0] is not member:
             finish()
             current[0] = member
@@ -308,7 +306,9 @@ def _write_streamed(reader: ArchiveReader, fh: BinaryIO, dropped: set[str],
 
     assert reader.path is not None
     with reader.path.open("rb") as f:
-        stream: Any = GzipStream(f, reader.limits) if reader.compressed else f
+        stream: Any = Counted(f, progress)  # progress: bytes read from the file
+        if reader.compressed:
+            stream = GzipStream(stream, reader.limits)
         walk(StreamSource(stream, sink), reader.limits)
     finish()
     upto(None)
