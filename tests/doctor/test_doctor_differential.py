@@ -16,7 +16,6 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-import dsave
 import pytest
 import realcorpus
 
@@ -30,26 +29,6 @@ pytestmark = pytest.mark.daemons
 
 NODES = ("v0.20.0", "v0.27.0", "v0.33.0")  # containerd 1.7.1, 2.0.2, 2.3.4
 _IMPORT_DATE = re.compile(r"^import-\d{4}-\d{2}-\d{2}")
-
-UNIQ = dsave.make_image(5, seed="diff")
-DUP = dsave.make_image(4, repeat=(0, 2), seed="diffdup")
-HANDMADE = {
-    "hand-rotated": dsave.docker25(UNIQ, order=[3, 4, 0, 1, 2]),
-    "hand-collapsed": dsave.docker25(DUP, collapse=True),
-    "hand-no-layers": dsave.docker25(DUP, no_layers=True),
-    "hand-manifests-null": dsave.docker25(DUP, manifests_null=True),
-}
-
-
-@pytest.fixture(scope="session")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> list[realcorpus.Case]:
-    out = tmp_path_factory.mktemp("real-archives")
-    cases = realcorpus.make_corpus(out)
-    for name, entries in HANDMADE.items():
-        path = dsave.write_tar(out / f"{name}.tar", entries)
-        cases.append(realcorpus.Case(name, path, "tests/archive/dsave.py (hand-made)"))
-    return cases
-
 
 def test_corpus_covers_every_real_producer(corpus: list[realcorpus.Case]) -> None:
     real = [c for c in corpus if not c.name.startswith("hand-")]

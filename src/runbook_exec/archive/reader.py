@@ -29,7 +29,7 @@ import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from enum import StrEnum
+from enum import Enum
 from pathlib import Path
 from types import TracebackType
 from typing import Any, BinaryIO
@@ -58,8 +58,11 @@ Progress = Callable[[int], None]
 _EMPTY_SHA256 = "sha256:" + hashlib.sha256(b"").hexdigest()
 
 
-class Layout(StrEnum):
+class Layout(str, Enum):  # noqa: UP042 (StrEnum is 3.11; the one-file doctor runs on 3.9)
     """Which writer produced an archive, as far as its members tell."""
+
+    def __str__(self) -> str:
+        return str(self.value)
 
     LEGACY = "docker-legacy"  # Docker <= 24: manifest.json + <id>/layer.tar, no oci-layout
     DOCKER25 = "docker25"  # Docker >= 25 (graphdriver store): OCI layout + manifest.json
@@ -92,7 +95,7 @@ def open_archive(
     limits = limits or Limits()
     owned = False
     path: Path | None = None
-    if isinstance(source, str | os.PathLike):
+    if isinstance(source, (str, os.PathLike)):  # noqa: UP038 (Python 3.9)
         if str(source) == "-":
             f: BinaryIO = sys.stdin.buffer
         else:
@@ -432,8 +435,8 @@ class ArchiveReader:
             # descriptor (BytesIO) is read by one thread with seek + read
             count = workers or min(4, os.cpu_count() or 1) if _has_fd(self._f) else 1
             with ThreadPoolExecutor(max_workers=count) as pool:
-                for name, digest in zip(jobs, pool.map(lambda n: self._hash(n, progress), jobs),
-                                        strict=True):
+                for name, digest in zip(jobs,  # noqa: B905 (3.9; same length by construction)
+                                        pool.map(lambda n: self._hash(n, progress), jobs)):
                     self.digests[name] = digest
         return {n: self.digests[n] for n in names}
 

@@ -37,7 +37,16 @@ _PROGRESS_FLOOR = 256 << 20  # show progress only for archives above this size
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     doctor = sub.add_parser("doctor", help="diagnose and repair docker-save archives")
     dsub = doctor.add_subparsers(dest="doctor_command", metavar="ACTION", required=True)
+    add_doctor_actions(dsub)
 
+    p = sub.add_parser("load", help="safe `kind load docker-image`: diagnose, repair, import")
+    p.add_argument("images", metavar="IMAGE", nargs="+")
+    p.add_argument("--name", default="kind", help="kind cluster name (default: kind)")
+    p.set_defaults(handler=run_load)
+
+
+def add_doctor_actions(dsub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``diagnose`` and ``repair`` (shared by ``runbook-exec doctor`` and the download)."""
     p = dsub.add_parser("diagnose", help="say whether kind/containerd can import an archive")
     p.add_argument("archive", metavar="ARCHIVE", help="docker-save tar (or .tar.gz); - for stdin")
     p.add_argument("--json", action="store_true", help="print the report as JSON (see SCHEMA.md)")
@@ -62,11 +71,6 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     comp.add_argument("--no-compress", dest="compress", action="store_false",
                       help="write a plain tar")
     p.set_defaults(handler=run_repair)
-
-    p = sub.add_parser("load", help="safe `kind load docker-image`: diagnose, repair, import")
-    p.add_argument("images", metavar="IMAGE", nargs="+")
-    p.add_argument("--name", default="kind", help="kind cluster name (default: kind)")
-    p.set_defaults(handler=run_load)
 
 
 EXIT_STATUS = """exit status:
@@ -117,6 +121,11 @@ def _node_flag(p: argparse.ArgumentParser) -> None:
 @contextlib.contextmanager
 def _progress(total: int, label: str, enabled: bool) -> Iterator[Callable[[int], None] | None]:
     if not enabled or total < _PROGRESS_FLOOR or not sys.stderr.isatty():
+        yield None
+        return
+    try:
+        import rich  # noqa: F401  (absent from the one-file download: no bar, same work)
+    except ImportError:
         yield None
         return
     from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn

@@ -32,16 +32,29 @@ def _configured_url() -> str:
     env = os.environ.get("RUNBOOK_EXEC_HANDBOOK_URL")
     if env is not None:
         return env.strip()
-    for path in (_BAKED, _MKDOCS):
+    baked = _baked()
+    if baked is not None:
+        return baked
+    for path in (_MKDOCS,):
         try:
             text = path.read_text(encoding="utf-8")
         except OSError:
             continue
-        if path is _BAKED:
-            return text.strip()
         m = re.search(r"^site_url:\s*['\"]?([^'\"\s#]+)", text, re.M)
         return m.group(1) if m else ""
     return ""
+
+
+def _baked() -> str | None:
+    """``site_url.txt`` next to this module (written into the one-file download), read
+    through the package loader so it also works from inside the zip."""
+    import pkgutil
+
+    try:
+        data = pkgutil.get_data(__package__ or "runbook_exec.doctor", _BAKED.name)
+    except OSError:
+        return None
+    return None if data is None else data.decode("utf-8").strip()
 
 
 def handbook_url() -> str | None:
