@@ -41,7 +41,12 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
     p = sub.add_parser("load", help="safe `kind load docker-image`: diagnose, repair, import")
     p.add_argument("images", metavar="IMAGE", nargs="+")
-    p.add_argument("--name", default="kind", help="kind cluster name (default: kind)")
+    # kind load docker-image's own flags
+    p.add_argument("-n", "--name", default="kind", help="kind cluster name (default: kind)")
+    p.add_argument("--nodes", default="", metavar="NODES",
+                   help="comma separated list of nodes to load images into (default: all)")
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+    p.epilog = EXIT_STATUS
     p.set_defaults(handler=run_load)
 
 
@@ -275,6 +280,14 @@ def run_load(args: argparse.Namespace) -> int:
         print(f"runbook-exec: error: kind cluster {args.name!r} has no nodes (is kind installed "
               "and the cluster created? `kind get clusters`)", file=sys.stderr)
         return 2
+    if args.nodes:  # as kind does: only the named nodes, each of which must exist
+        wanted = [n for n in args.nodes.split(",") if n]
+        unknown = [n for n in wanted if n not in nodes]
+        if unknown:
+            print(f"runbook-exec: error: unknown node: {unknown[0]} (cluster {args.name!r} has "
+                  f"{', '.join(nodes)})", file=sys.stderr)
+            return 2
+        nodes = [n for n in nodes if n in wanted]
     engine = _live_engine()
     try:
         with tempfile.TemporaryDirectory(prefix="runbook-load-") as tmp:
