@@ -31,3 +31,11 @@ def test_doc_lists_every_code_once(doc: str) -> None:
     codes = _table_codes(DOCS[doc].read_text(encoding="utf-8"))
     assert sorted(codes) == sorted(c.value for c in Code), doc
     assert len(codes) == len(set(codes))
+
+
+def test_node_table_matches_the_engines_table() -> None:
+    """The doctor (stdlib only, no engines import) keeps its own kind -> containerd table."""
+    from runbook_exec.doctor.nodes import KIND_CONTAINERD
+    from runbook_exec.engines import KIND_CONTAINERD as ENGINES
+
+    assert {k: f"containerd-{v}" for k, v in KIND_CONTAINERD.items()} == ENGINES
