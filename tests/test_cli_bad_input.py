@@ -373,7 +373,7 @@ def test_ctrl_c_during_repair_leaves_nothing_partial(workdir: Path) -> None:
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
-    assert err == "runbook-exec: interrupted\n"
+    assert err == "runbook-exec: interrupted (SIGINT); nothing written\n"
     assert sorted(p.name for p in workdir.iterdir()) == ["big.tar"]
 
 
