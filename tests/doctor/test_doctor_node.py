@@ -38,7 +38,7 @@ def node() -> Iterator[Node]:
 def test_node_error_matches_prediction_and_repair_imports(case: str, node: Node,
                                                           tmp_path: Path) -> None:
     src = dsave.write_tar(tmp_path / "in.tar", BROKEN[case])
-    (finding,) = diagnose(str(src)).findings
+    (finding,) = diagnose(str(src), node=node.kind).findings
     result = node.load(src)
     assert not result.ok
     assert result.error == finding.containerd_error
