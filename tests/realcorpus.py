@@ -193,8 +193,15 @@ def _ctr_cases(out: Path, add: Callable[[Case], None]) -> None:
             if not src.exists() or not node.load(src).ok:
                 continue
             path = out / f"{label}.tar"
-            node.ctr("-n", "k8s.io", "images", "export", str(path), ref)
-            add(Case(label, path, f"ctr -n k8s.io images export {label}.tar {ref} "
+            # --local: ctr writes the archive itself; through 2.x's transfer service the
+            # file came out empty once in a loaded full-suite run. Checked, retried once.
+            for _ in range(2):
+                node.ctr("-n", "k8s.io", "images", "export", "--local", str(path), ref)
+                if path.stat().st_size > 0:
+                    break
+            if path.stat().st_size == 0:
+                raise RuntimeError(f"ctr images export wrote an empty {path.name}")
+            add(Case(label, path, f"ctr -n k8s.io images export --local {label}.tar {ref} "
                      "(containerd 2.3.4)", [ref]))
         # `ctr export` of a gzip-layer image, gzip'd
         gz_src = out / "ctr-export-c8d.tar"
