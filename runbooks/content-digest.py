@@ -48,17 +48,13 @@
 # and what Docker 29.8.1 does is recorded here. No record is left after a failure.
 
 # %%
-import os
-import shutil
-import tempfile
 
 from runbook_exec import proc
 from runbook_exec.archive import open_archive
-from runbook_exec.lab import Engine, Node, open_target
+from runbook_exec.lab import Engine, Node, open_target, workspace
 
 proc.echo_to_stdout()
-workdir = tempfile.mkdtemp(prefix="runbook-content-digest-")
-os.chdir(workdir)  # relative paths keep the echoed commands the same on every run
+scratch = workspace("content-digest")  # this run's own dir under the lab's temp root
 lab = open_target(docker="29.8.1", kind="v0.33.0")
 registry = lab.registry()
 print(registry.description)
@@ -186,6 +182,5 @@ for text, where in wordings.items():
 # %%
 puller.close()
 lab.close()
-os.chdir("/")
-shutil.rmtree(workdir)
+scratch.close()
 print("lab closed, work directory removed")

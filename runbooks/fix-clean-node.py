@@ -33,13 +33,13 @@
 
 # %%
 import re
-import shutil
 from pathlib import Path
 
 from runbook_exec import proc
-from runbook_exec.lab import open_target
+from runbook_exec.lab import open_target, workspace
 
 proc.echo_to_stdout()
+scratch = workspace("fix-clean-node")  # this run's own dir under the lab's temp root
 target = open_target(docker="25.0.0", kind="v0.20.0")
 node, engine = target.node, target.engine
 work = Path("clean-work")
@@ -104,4 +104,4 @@ assert res.ok and unpacked and view.image_id == built.image_id
 
 # %%
 target.close()
-shutil.rmtree(work, ignore_errors=True)
+scratch.close()

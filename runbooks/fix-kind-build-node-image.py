@@ -43,14 +43,14 @@
 # %%
 import io
 import json
-import shutil
 import tarfile
 from pathlib import Path
 
 from runbook_exec import proc
-from runbook_exec.lab import open_target
+from runbook_exec.lab import open_target, workspace
 
 proc.echo_to_stdout()
+scratch = workspace("fix-kind-build-node-image")  # this run's own dir under the lab's temp root
 target = open_target(docker="24.0.7", kind="v0.20.0")
 node, engine = target.node, target.engine
 work = Path("nodeimage-work")
@@ -159,4 +159,4 @@ assert WANTED in names() and node.kubelet_view(WANTED).present
 
 # %%
 target.close()
-shutil.rmtree(work, ignore_errors=True)
+scratch.close()

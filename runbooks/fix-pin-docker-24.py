@@ -33,14 +33,14 @@
 # kind v0.20.0 nodes.
 
 # %%
-import shutil
 from pathlib import Path
 
 from runbook_exec import proc
 from runbook_exec.archive import open_archive
-from runbook_exec.lab import open_target
+from runbook_exec.lab import open_target, workspace
 
 proc.echo_to_stdout()
+scratch = workspace("fix-pin-docker-24")  # this run's own dir under the lab's temp root
 target = open_target(docker="24.0.7", kind="v0.20.0")
 node, engine = target.node, target.engine
 work = Path("pin-work")
@@ -96,4 +96,4 @@ assert old.error == "ctr: mismatched image rootfs and manifest layers"
 
 # %%
 target.close()
-shutil.rmtree(work, ignore_errors=True)
+scratch.close()

@@ -34,15 +34,15 @@
 # v0.20.0 nodes.
 
 # %%
-import shutil
 import sys
 from pathlib import Path
 
 from runbook_exec import proc
 from runbook_exec.doctor import safe_load
-from runbook_exec.lab import open_target
+from runbook_exec.lab import open_target, workspace
 
 proc.echo_to_stdout()
+scratch = workspace("fix-repair")  # this run's own dir under the lab's temp root
 target = open_target(docker="25.0.0", kind="v0.20.0")
 node, engine = target.node, target.engine
 work = Path("repair-work")
@@ -136,4 +136,4 @@ assert outcomes[0].removed and node.unpacked(ref2) and kept
 
 # %%
 target.close()
-shutil.rmtree(work, ignore_errors=True)
+scratch.close()

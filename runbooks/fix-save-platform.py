@@ -36,14 +36,14 @@
 # and 2.3.4).
 
 # %%
-import shutil
 from pathlib import Path
 
 from runbook_exec import proc
 from runbook_exec.archive import open_archive
-from runbook_exec.lab import Engine, Node, open_target
+from runbook_exec.lab import Engine, Node, open_target, workspace
 
 proc.echo_to_stdout()
+scratch = workspace("fix-save-platform")  # this run's own dir under the lab's temp root
 target = open_target(docker="29.8.1", kind="v0.33.0")
 node, engine = target.node, target.engine
 work = Path("platform-work")
@@ -169,4 +169,4 @@ for kind in KINDS:
 # %%
 puller.close()
 target.close()
-shutil.rmtree(work, ignore_errors=True)
+scratch.close()

@@ -35,15 +35,15 @@
 # kind v0.20.0 nodes.
 
 # %%
-import shutil
 from pathlib import Path
 
 from runbook_exec import proc
 from runbook_exec.archive import open_archive
 from runbook_exec.archive.reader import blob_path  # TODO(archive room): public once exported
-from runbook_exec.lab import open_target
+from runbook_exec.lab import open_target, workspace
 
 proc.echo_to_stdout()
+scratch = workspace("fix-skopeo")  # this run's own dir under the lab's temp root
 target = open_target(docker="25.0.0", kind="v0.20.0")
 node, engine = target.node, target.engine
 work = Path("skopeo-work")
@@ -159,4 +159,4 @@ assert full.ok and view.present and view.image_id != built.image_id
 
 # %%
 target.close()
-shutil.rmtree(work, ignore_errors=True)
+scratch.close()

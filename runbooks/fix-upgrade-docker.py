@@ -33,14 +33,14 @@
 # %%
 import json
 import re
-import shutil
 import tarfile
 from pathlib import Path
 
 from runbook_exec import proc
-from runbook_exec.lab import open_target
+from runbook_exec.lab import open_target, workspace
 
 proc.echo_to_stdout()
+scratch = workspace("fix-upgrade-docker")  # this run's own dir under the lab's temp root
 target = open_target(docker="25.0.0", kind="v0.20.0")
 node, engine = target.node, target.engine
 work = Path("upgrade-work")  # relative: printed commands stay the same run to run
@@ -177,4 +177,4 @@ for record in node.images():
 
 # %%
 target.close()
-shutil.rmtree(work, ignore_errors=True)
+scratch.close()

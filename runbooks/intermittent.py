@@ -48,7 +48,6 @@
 # %%
 import os
 import random
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -59,12 +58,11 @@ from runbook_exec import engines, proc
 from runbook_exec.archive import open_archive
 from runbook_exec.archive.reader import blob_path  # TODO(archive room): public once exported
 from runbook_exec.engines import toolchain
-from runbook_exec.lab import Node, open_target
+from runbook_exec.lab import Node, open_target, workspace
 from runbook_exec.writers import p_in_order
 
 proc.echo_to_stdout()
-workdir = tempfile.mkdtemp(prefix="runbook-intermittent-")
-os.chdir(workdir)  # relative paths keep the echoed commands the same on every run
+scratch = workspace("intermittent")  # this run's own dir under the lab's temp root
 N_MAX, TRIALS = 16, 20_000
 MEASURED_N = (2, 5, 8)
 SAVES = {2: 40, 5: 80, 8: 40}
@@ -278,6 +276,5 @@ for n in range(1, N_MAX + 1):
 #   worked: that is where "intermittent" came from.
 
 # %%
-os.chdir("/")
-shutil.rmtree(workdir)
+scratch.close()
 print("lab closed, work directory removed")

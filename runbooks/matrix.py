@@ -58,9 +58,10 @@ from IPython.display import Markdown, display
 
 from runbook_exec import proc
 from runbook_exec.archive import open_archive
-from runbook_exec.lab import Engine, Node, open_target
+from runbook_exec.lab import Engine, Node, open_target, workspace
 
 proc.echo_to_stdout()
+scratch = workspace("matrix")  # this run's own dir under the lab's temp root
 work = Path("matrix-work")  # relative: the runbook runs in its own scratch directory
 work.mkdir(exist_ok=True)
 ROWS = ["24.0.7", "25.0.0-rc.1", "25.0.0", "25.0.1", "25.0.2", "25.0.3", "29.8.1",
@@ -335,4 +336,4 @@ print(f"matrix executed in {elapsed:.0f} s")
 
 # %%
 lab.close()
-shutil.rmtree(work, ignore_errors=True)
+scratch.close()

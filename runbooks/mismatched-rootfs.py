@@ -39,18 +39,14 @@
 
 # %%
 import json
-import os
-import shutil
-import tempfile
 
 from runbook_exec import proc
 from runbook_exec.archive import open_archive
 from runbook_exec.archive.reader import blob_path  # TODO(archive room): public once exported
-from runbook_exec.lab import open_target
+from runbook_exec.lab import open_target, workspace
 
 proc.echo_to_stdout()
-workdir = tempfile.mkdtemp(prefix="runbook-mismatched-")
-os.chdir(workdir)  # relative paths keep the echoed commands the same on every run
+scratch = workspace("mismatched-rootfs")  # this run's own dir under the lab's temp root
 lab = open_target(docker="25.0.0", kind="v0.20.0")
 
 
@@ -221,6 +217,5 @@ assert inspected["Layers"] == diff_ids
 
 # %%
 lab.close()
-os.chdir("/")
-shutil.rmtree(workdir)
+scratch.close()
 print("lab closed, work directory removed")

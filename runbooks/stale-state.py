@@ -40,18 +40,14 @@
 # decision, the cleanup commands, and `UNPACKED` turning `true` after the reload.
 
 # %%
-import os
 import re
-import shutil
-import tempfile
 import time
 
 from runbook_exec import proc
-from runbook_exec.lab import KindCluster, open_target, pause_program
+from runbook_exec.lab import KindCluster, open_target, pause_program, workspace
 
 proc.echo_to_stdout()
-workdir = tempfile.mkdtemp(prefix="runbook-stale-state-")
-os.chdir(workdir)  # relative paths keep the echoed commands the same on every run
+scratch = workspace("stale-state")  # this run's own dir under the lab's temp root
 lab = open_target(docker="25.0.0", kind="v0.20.0")
 
 # %% [markdown] lang="zh"
@@ -286,7 +282,7 @@ if left:
 # load image-archive` loads it, and the pod is created again:
 
 # %%
-good = lab.save(fresh.ref, os.path.join(workdir, "kindload-25.0.3.tar"), as_docker="25.0.3",
+good = lab.save(fresh.ref, str(scratch.path / "kindload-25.0.3.tar"), as_docker="25.0.3",
                 source=kind_engine)
 print(good)
 loaded = cluster.kind_cmd("load", "image-archive", str(good.path))
@@ -320,6 +316,5 @@ cluster.close()
 
 # %%
 lab.close()
-os.chdir("/")
-shutil.rmtree(workdir)
+scratch.close()
 print("lab closed, work directory removed")

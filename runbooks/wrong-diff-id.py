@@ -45,17 +45,14 @@
 # %%
 import os
 import re
-import shutil
-import tempfile
 
 from runbook_exec import proc
 from runbook_exec.archive import open_archive
 from runbook_exec.archive.reader import blob_path  # TODO(archive room): public once exported
-from runbook_exec.lab import Node, open_target
+from runbook_exec.lab import Node, open_target, workspace
 
 proc.echo_to_stdout()
-workdir = tempfile.mkdtemp(prefix="runbook-wrong-diff-id-")
-os.chdir(workdir)  # relative paths keep the echoed commands the same on every run
+scratch = workspace("wrong-diff-id")  # this run's own dir under the lab's temp root
 lab = open_target(docker="25.0.0", kind="v0.20.0")
 
 
@@ -209,6 +206,5 @@ assert fresh.error.startswith("ctr: wrong diff id calculated on extraction")
 
 # %%
 lab.close()
-os.chdir("/")
-shutil.rmtree(workdir)
+scratch.close()
 print("lab closed, work directory removed")

@@ -43,6 +43,8 @@ class Scratch(Closing):
         for path in (self.tmp, self.work, self.kernels):
             path.mkdir()
         self.killed: list[int] = []
+        # the lab's sweep (runbook_exec.lab.scratch) removes the root if we die unswept
+        (self.root / "owner.pid").write_text(str(os.getpid()), encoding="utf-8")
 
     @property
     def engines_used(self) -> Path:

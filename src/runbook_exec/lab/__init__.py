@@ -10,6 +10,9 @@
         print(result.error or "imported")
         print(target.node.kubelet_view("demo:1"))
 
+Every runbook first enters its own scratch directory, ``workspace("<runbook name>")``, under
+the lab's temp root; each lab start sweeps what dead runs left there.
+
 Sandbox (default): :class:`Node` is a private containerd with the CRI plugin, :class:`Engine`
 a private dockerd; both live in a temp dir and are removed on ``close()``. Live
 (``RUNBOOK_TARGET=live`` and a kind cluster): the user's Docker and kind node.
@@ -21,6 +24,7 @@ from .kubelet import Event
 from .live import LiveEngine, LiveNode, Target, choose_target, open_target
 from .node import Node
 from .results import CheckRecord, ImageRecord, ImportResult, KubeletView
+from .scratch import Workspace, sweep_dead_runs, workspace
 
 __all__ = [
     "BuiltImage",
@@ -35,7 +39,10 @@ __all__ = [
     "LiveNode",
     "Node",
     "Target",
+    "Workspace",
     "choose_target",
     "open_target",
     "pause_program",
+    "sweep_dead_runs",
+    "workspace",
 ]

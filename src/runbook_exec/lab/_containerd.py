@@ -53,7 +53,9 @@ def make_workdir(prefix: str, parent: Path | None = None) -> Path:
     The directory records its owner's pid, so a later lab can remove what a SIGKILLed
     owner could not (see :func:`sweep_stale`).
     """
-    sweep_stale(prefix, parent)
+    from .scratch import sweep_dead_runs  # (scratch imports this module)
+
+    sweep_dead_runs(parent)  # every lab start removes what dead runs left, not only ``prefix*``
     path = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
     path.chmod(0o711)
     (path / OWNER_FILE).write_text(str(os.getpid()), encoding="utf-8")
