@@ -1,4 +1,5 @@
-"""``runbook-exec run`` and ``runbook-exec status``: flags in, functions called, exit status out."""
+"""``runbook-exec run``, ``status`` and ``notebooks``: flags in, functions called, exit status
+out."""
 
 from __future__ import annotations
 
@@ -67,6 +68,20 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     status.add_argument("--build", type=Path, default=DEFAULT_BUILD, metavar="DIR")
     status.set_defaults(handler=status_command)
 
+    notebooks = sub.add_parser(
+        "notebooks",
+        help="write one-language notebooks of the runbooks to open in JupyterLab",
+        description="Write <DIR>/<name>.ipynb for each runbook: its code and the prose of "
+        "one language, no outputs. Regenerated, not paired: edit runbooks/<name>.py.",
+    )
+    notebooks.add_argument("--lang", required=True, choices=("zh", "en"),
+                           help="the language of the prose")
+    notebooks.add_argument("paths", nargs="*", type=Path, metavar="PATH",
+                           help="runbook files or directories (default: runbooks/)")
+    notebooks.add_argument("-o", "--output", type=Path, default=None, metavar="DIR",
+                           help="where the notebooks go (default: notebooks/<lang>/)")
+    notebooks.set_defaults(handler=notebooks_command)
+
 
 def _jobs(text: str) -> int:
     if text == "auto":
@@ -117,6 +132,27 @@ def run_command(args: argparse.Namespace) -> int:
             f"({exc.filename}); pass a writable --build DIR"
         ) from exc
     return 1 if summary.failed else 0
+
+
+def notebooks_command(args: argparse.Namespace) -> int:
+    from .notebooks import discover
+    from .readers import DEFAULT_DIR, write_notebooks
+
+    runbooks = discover(args.paths, DEFAULT_RUNBOOKS)
+    if not runbooks:
+        raise ExecutorError("no runbooks found; add jupytext .py files to runbooks/")
+    out_dir = args.output if args.output is not None else DEFAULT_DIR / args.lang
+    try:
+        written = write_notebooks(runbooks, args.lang, out_dir)
+    except PermissionError as exc:
+        raise ExecutorError(
+            f"cannot write to {out_dir}: {exc.strerror} ({exc.filename}); pass a writable -o DIR"
+        ) from exc
+    for path in written:
+        print(path)
+    print(f"{len(written)} notebook(s) in {out_dir}/; open them with "
+          f"`jupyter lab --allow-root {out_dir}` (root: the sandbox needs it)")
+    return 0
 
 
 def _check_target() -> None:
