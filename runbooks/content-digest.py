@@ -89,9 +89,9 @@ puller = Engine("29.8.1").start()
 print("second engine:", puller.description)
 for ref in (multi_ref, attested_ref):
     puller.pull(ref)
-lab.engine.save([local.ref], "local.tar")
-puller.save([multi_ref], "multi.tar")
-_ = puller.save([attested_ref], "attested.tar")
+saved = [lab.engine.save([local.ref], "local.tar"), puller.save([multi_ref], "multi.tar"),
+         puller.save([attested_ref], "attested.tar")]
+print("archives written:", ", ".join(f"{a} ({a.stat().st_size:,} bytes)" for a in saved))
 
 # %% [markdown] lang="zh"
 # ## 归档里有什么、缺什么

@@ -67,8 +67,10 @@ print(node.load(work / "broken.tar").error)
 stale = [r for r in node.check() if not r.unpacked]
 for r in stale:
     print(re.sub(r"import-\d{4}-\d{2}-\d{2}", "import-<date>", r.ref), "| unpacked:", r.unpacked)
+before = node.kubelet_view(built.ref)
+print(before)
 assert any(r.ref == "docker.io/library/" + built.ref for r in stale)
-assert node.kubelet_view(built.ref).present
+assert before.present
 
 # %% [markdown] lang="zh"
 # 删除它们。在真实的 kind 节点上，命令是 `docker exec kind-control-plane ctr -n k8s.io images rm
@@ -80,8 +82,9 @@ assert node.kubelet_view(built.ref).present
 
 # %%
 node.remove(*[r.ref for r in stale])
-print(node.kubelet_view(built.ref))
-assert not node.kubelet_view(built.ref).present
+gone = node.kubelet_view(built.ref)
+print(gone)
+assert not gone.present
 
 # %% [markdown] lang="zh"
 # 再加载一个好的归档（这里由真实的 Docker 25.0.3 保存），确认已解包、镜像 ID 与构建时一致。

@@ -111,6 +111,7 @@ built = engine.build(BUILT, [b"apiserver-base", b"apiserver-bin"])
 # repository, which the rename works on, stays
 repository, tag = built.ref.rsplit(":", 1)
 BUILT, WANTED = built.ref, f"{drop_arch(repository)}:{tag}"
+print("built", built.ref, "image ID", built.image_id)
 
 # %% [markdown] lang="zh"
 # 真实的 Docker 24.0.7 保存的归档：改名生效，节点上是 `kube-apiserver`。
@@ -122,8 +123,8 @@ BUILT, WANTED = built.ref, f"{drop_arch(repository)}:{tag}"
 # %%
 print(target.save([built.ref], work / "v24.tar"))
 edit_archive_v0_20(work / "v24.tar", work / "v24-edited.tar")
-print(import_like_kind_build(work / "v24-edited.tar").returncode, names())
-assert names() == [WANTED]
+print(import_like_kind_build(work / "v24-edited.tar").returncode, listed := names())
+assert listed == [WANTED]
 
 # %% [markdown] lang="zh"
 # 真实的 Docker 25.0.1 保存的归档（层顺序正确）：containerd 读 `index.json` 里的名字，改名丢了。
@@ -136,9 +137,9 @@ assert names() == [WANTED]
 clear_node()
 print(target.save([built.ref], work / "v25.tar", as_docker="25.0.1"))
 edit_archive_v0_20(work / "v25.tar", work / "v25-edited.tar")
-print(import_like_kind_build(work / "v25-edited.tar").returncode, names())
-print(node.kubelet_view(WANTED))
-assert names() == [BUILT] and not node.kubelet_view(WANTED).present
+print(import_like_kind_build(work / "v25-edited.tar").returncode, listed := names())
+print(view := node.kubelet_view(WANTED))
+assert listed == [BUILT] and not view.present
 
 # %% [markdown] lang="zh"
 # kind v0.21.0 的做法：原样导入，再用 `ctr images tag --force` 打上新名字。
@@ -151,9 +152,9 @@ assert names() == [BUILT] and not node.kubelet_view(WANTED).present
 clear_node()
 import_like_kind_build(work / "v25.tar")
 node.ctr("--namespace=k8s.io", "images", "tag", "--force", BUILT, WANTED)
-print(names())
-print(node.kubelet_view(WANTED))
-assert WANTED in names() and node.kubelet_view(WANTED).present
+print(listed := names())
+print(view := node.kubelet_view(WANTED))
+assert WANTED in listed and view.present
 
 # %%
 target.close()

@@ -71,9 +71,10 @@ assert "index.json" not in top_level and "manifest.json" in top_level
 # %%
 ref = "docker.io/library/" + built.ref
 v24 = node.load(work / "v24.0.7.tar")
-print("dockerd 24.0.7 save:", v24.error or "imported", "| unpacked:", node.unpacked(ref))
+unpacked = node.unpacked(ref)
+print("dockerd 24.0.7 save:", v24.error or "imported", "| unpacked:", unpacked)
 print(node.kubelet_view(built.ref))
-assert v24.ok and node.unpacked(ref)
+assert v24.ok and unpacked
 
 # %% [markdown] lang="zh"
 # 坑：把 Docker 固定回 24 之后，之前由 25.0.0

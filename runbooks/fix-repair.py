@@ -104,10 +104,11 @@ assert runbook_exec("doctor", "diagnose", "--node", "v0.20.0",
 ref = "docker.io/library/" + built.ref
 res = node.load(work / "fixed.tar")
 view = node.kubelet_view(built.ref)
-print(res.error or "imported", "| unpacked:", node.unpacked(ref))
+unpacked = node.unpacked(ref)
+print(res.error or "imported", "| unpacked:", unpacked)
 print(view)
 print("same image ID as the original:", view.image_id == built.image_id)
-assert res.ok and node.unpacked(ref) and view.image_id == built.image_id
+assert res.ok and unpacked and view.image_id == built.image_id
 
 # %% [markdown] lang="zh"
 # 一步到位：`safe_load` 保存 → 诊断 → 需要时修复 → 导入 →
@@ -129,8 +130,9 @@ print("earlier failed import:", earlier.error, "| unpacked:", node.unpacked(ref2
 outcomes = safe_load([second.ref], engine=engine, nodes=[("sandbox-node", node)],
                      workdir=work)
 kept = node.kubelet_view(second.ref).image_id == second.image_id
-print("unpacked:", node.unpacked(ref2), "| image ID kept:", kept)
-assert outcomes[0].removed and node.unpacked(ref2) and kept
+unpacked = node.unpacked(ref2)
+print("unpacked:", unpacked, "| image ID kept:", kept)
+assert outcomes[0].removed and unpacked and kept
 
 # %%
 target.close()

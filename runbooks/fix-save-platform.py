@@ -88,9 +88,10 @@ for kind in KINDS:
     with Node(kind=kind) as fresh:
         res = fresh.load(work / "all.tar")
         print(f"kind {kind} (containerd {fresh.containerd_version}):", res.error)
-        print("records on the node:", [r.ref for r in fresh.images()])
+        records = [r.ref for r in fresh.images()]
+        print("records on the node:", records)
         assert res.error.endswith(f"content digest {missing[0]}: not found")
-        assert fresh.images() == []
+        assert records == []
 
 # %% [markdown] lang="zh"
 # `--local` 不是 kind 的参数，而是 containerd 1.7 起 `ctr images import`

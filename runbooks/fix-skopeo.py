@@ -95,10 +95,11 @@ proc.run(["skopeo", "copy", f"docker-archive:{work}/in.tar",
 good = node.load(work / "out.tar")
 ref = "docker.io/library/demo:v1"
 view = node.kubelet_view("demo:v1")
-print(good.error or "imported", "| unpacked:", node.unpacked(ref))
+unpacked = node.unpacked(ref)
+print(good.error or "imported", "| unpacked:", unpacked)
 print(view)
 print("same image ID as the built image:", view.image_id == built.image_id)
-assert good.ok and node.unpacked(ref) and view.image_id == built.image_id
+assert good.ok and unpacked and view.image_id == built.image_id
 
 # %% [markdown] lang="zh"
 # 网上常见的写法换成本地来源是 `oci-archive:`（它原本的 `docker://` 来源需要镜像仓库）。名称不写全：
@@ -130,11 +131,12 @@ assert set(media_types) == {"application/vnd.oci.image.layer.v1.tar+gzip"}
 # %%
 short = node.load(work / "oci.tar")
 print(short.error or "imported")
-print([r.ref for r in node.images() if not r.ref.startswith(("import-", "sha256:"))])
-print(node.kubelet_view("demo:v1"))
+named = [r.ref for r in node.images() if not r.ref.startswith(("import-", "sha256:"))]
+print(named)
+print(short_name := node.kubelet_view("demo:v1"))
 print(node.kubelet_view("docker.io/library/demo:v1"))
-assert short.ok and any(r.ref == "demo:v1" for r in node.images())
-assert not node.kubelet_view("demo:v1").present
+assert short.ok and "demo:v1" in named
+assert not short_name.present
 
 # %% [markdown] lang="zh"
 # 改正：`oci-archive:` 的目标名写全。kubelet 能找到了，但镜像 ID

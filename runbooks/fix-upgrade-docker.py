@@ -83,8 +83,8 @@ assert broken.error == "ctr: mismatched image rootfs and manifest layers"
 # %%
 view = node.kubelet_view(built.ref)
 print(view)
-print("unpacked:", node.unpacked(ref))
-assert view.present and ref in view.repo_tags and not node.unpacked(ref)
+print("unpacked:", unpacked := node.unpacked(ref))
+assert view.present and ref in view.repo_tags and not unpacked
 
 # %% [markdown] lang="zh"
 # 所以先按[清理节点](../fixes/clean-node.md)删掉残留记录，再加载 25.0.1
@@ -99,9 +99,10 @@ stale = [r.ref for r in node.images()]
 node.remove(*stale)
 print(target.save([built.ref], work / "v25.0.1.tar", as_docker="25.0.1"))
 fixed = node.load(work / "v25.0.1.tar")
-print("exit status", fixed.returncode, "| unpacked:", node.unpacked(ref))
-print(node.kubelet_view(built.ref))
-assert fixed.ok and node.unpacked(ref) and node.kubelet_view(built.ref).image_id == built.image_id
+unpacked = node.unpacked(ref)
+print("exit status", fixed.returncode, "| unpacked:", unpacked)
+print(view := node.kubelet_view(built.ref))
+assert fixed.ok and unpacked and view.image_id == built.image_id
 
 # %% [markdown] lang="zh"
 # 按摘要保存（`docker save demo@sha256:...`）：镜像要有仓库摘要，所以先推送到实验环境的仓库，

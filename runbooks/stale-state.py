@@ -166,10 +166,11 @@ assert name in by_id.repo_tags
 
 # %%
 lab.node.remove(*stale)
-print("records left:", [r.ref for r in lab.node.images()])
+left = [r.ref for r in lab.node.images()]
+print("records left:", left)
 after = lab.node.kubelet_view(name)
 print(after)
-assert lab.node.images() == [] and not after.present
+assert left == [] and not after.present
 
 # %% [markdown] lang="zh"
 # ## 重新加载好的归档，确认已解包
