@@ -21,7 +21,8 @@ import pytest
 
 from runbook_exec.errors import LabError
 from runbook_exec.lab import scratch, sweep_dead_runs, workspace
-from runbook_exec.lab._containerd import OWNER_FILE, mounts_under
+from runbook_exec.lab._containerd import OWNER_FILE
+from runbook_exec.mounts import mounts_under
 
 ROOT = Path(__file__).resolve().parents[2]
 

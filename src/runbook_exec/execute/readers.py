@@ -42,9 +42,9 @@ def language_notebook(runbook: Runbook, lang: str, source: str) -> Any:
             f"(`# %% [markdown] lang=\"{lang}\"`) before writing its {lang} notebook"
         )
     cells = [c for c in nb.cells if c.cell_type != "markdown" or _lang(c) in ("", lang)]
-    note = nbformat.v4.new_markdown_cell(_NOTE[lang].format(source=source))  # type: ignore[no-untyped-call]
+    note = nbformat.v4.new_markdown_cell(_NOTE[lang].format(source=source))
     note.metadata["lang"] = lang
-    out = nbformat.v4.new_notebook(cells=[note, *cells])  # type: ignore[no-untyped-call]
+    out = nbformat.v4.new_notebook(cells=[note, *cells])
     for n, cell in enumerate(out.cells):
         cell.id = f"{lang}-{n:03d}"  # the same bytes every time (nbformat's ids are random)
     out.metadata["kernelspec"] = dict(nb.metadata.get("kernelspec") or {
@@ -77,7 +77,7 @@ def write_notebooks(runbooks: list[Runbook], lang: str, out_dir: Path) -> list[P
         nb = language_notebook(runbook, lang, source)
         dest = out_dir / f"{runbook.name}.ipynb"
         _check_ours(dest)
-        planned.append((dest, nbformat.writes(nb) + "\n"))  # type: ignore[no-untyped-call]
+        planned.append((dest, nbformat.writes(nb) + "\n"))
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for dest, text in planned:

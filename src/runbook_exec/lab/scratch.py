@@ -27,8 +27,9 @@ from pathlib import Path
 from types import TracebackType
 
 from ..errors import LabError
+from ..mounts import unmount_under
 from ..proc import pid_alive
-from ._containerd import OWNER_FILE, unmount_under
+from ._containerd import OWNER_FILE
 
 # lab daemons (runbook-node-, runbook-engine-, runbook-registry-, runbook-x-), runbook
 # workspaces (runbook-<name>-) and the executor's per-kernel roots (rbx-)
