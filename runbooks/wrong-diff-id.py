@@ -189,6 +189,44 @@ print("clean node:", fresh.error)
 assert fresh.error.startswith("ctr: wrong diff id calculated on extraction")
 
 # %% [markdown] lang="zh"
+# ## 报错里引用的是哪个摘要：各个 containerd 不一样
+#
+# 同一份打乱的归档，分别导入 kind v0.27.0、v0.30.0、v0.33.0 的干净节点
+# （containerd 2.0.2、2.1.4、2.3.4）。对照第一个放错位置的层：1.x 引用的是实际解出来的那一层的
+# DiffID，2.0/2.1 引用的是配置在这个位置期望的 DiffID，2.3 两个都给出，外加层 blob 的摘要
+# （Docker 的层不压缩，它就是解出来的 DiffID）。
+
+# %% [markdown] lang="en"
+# ## Which digest the error quotes: it depends on the containerd
+#
+# The same shuffled archive, into clean nodes of kind v0.27.0, v0.30.0 and v0.33.0 (containerd
+# 2.0.2, 2.1.4, 2.3.4). Against the first layer out of place: 1.x quotes the DiffID of the layer
+# actually extracted, 2.0/2.1 the DiffID the config expects at that position, 2.3 both, plus the
+# digest of the layer blob (for Docker's uncompressed layers that is the extracted DiffID again).
+
+# %%
+print(f"position {first_wrong}: config expects {short(config_order[first_wrong])}, "
+      f"manifest has {short(shuffled[first_wrong])}")
+quoted: dict[str, list[str]] = {}
+for kind in ("v0.20.0", "v0.27.0", "v0.30.0", "v0.33.0"):
+    expected, extracted = config_order[first_wrong], shuffled[first_wrong]
+    with proc.quiet(), Node(kind=kind) as node:
+        error = node.load("shuffled.tar").error
+        version = node.containerd_version
+    digests = re.findall(r"sha256:[0-9a-f]{64}", error)
+    if len(digests) > 1:  # 2.3 unpacks in parallel: the failing position may be another one
+        at = next(i for i, d in enumerate(config_order) if d == digests[0])
+        expected, extracted = config_order[at], shuffled[at]
+    names = ["expected" if d == expected else "extracted" if d == extracted else "other"
+             for d in digests[:2]]
+    quoted[version] = names
+    print(f"containerd {version} (kind {kind}): quotes {', '.join(names)}")
+    print(f"    {error}")
+assert quoted["1.7.1"] == ["extracted"]
+assert quoted["2.0.2"] == ["expected"] and quoted["2.1.4"] == ["expected"]
+assert quoted["2.3.4"][:2] == ["expected", "extracted"]
+
+# %% [markdown] lang="zh"
 # ## 结论
 #
 # - 25.0.0 写出的层都在，内容也对，只是 OCI 清单里的顺序错了；containerd 按清单顺序解包，于是报
