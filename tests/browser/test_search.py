@@ -14,6 +14,28 @@ pytestmark = pytest.mark.browser
 # 状态不一致 is the stale-record state after a failed import (errors/already-present);
 # 镜像加载 is the handbook's own subject, named in the home page's title.
 QUERIES = [
+    # today's errors first (Docker 29's containerd image store), each wording in both languages
+    pytest.param("en", "content digest not found", "errors/content-digest-not-found.md",
+                 id="en-content-digest"),
+    pytest.param("zh", "content digest not found", "errors/content-digest-not-found.md",
+                 id="zh-content-digest"),
+    pytest.param("en", "code = NotFound desc = content digest", "errors/content-digest-not-found.md",
+                 id="en-content-digest-rpc"),
+    pytest.param("zh", "code = NotFound desc = content digest", "errors/content-digest-not-found.md",
+                 id="zh-content-digest-rpc"),
+    pytest.param("en", "number of layers and diffIDs don't match", "errors/mismatched-rootfs.md",
+                 id="en-layers-diffids"),
+    pytest.param("zh", "number of layers and diffIDs don't match", "errors/mismatched-rootfs.md",
+                 id="zh-layers-diffids"),
+    pytest.param("en", "image might be filtered out", "errors/image-filtered-out.md",
+                 id="en-filtered-out"),
+    pytest.param("zh", "image might be filtered out", "errors/image-filtered-out.md",
+                 id="zh-filtered-out"),
+    # the CI page for readers who hit it on a hosted runner
+    pytest.param("en", "GitHub Actions", "fixes/ci.md", id="en-github-actions"),
+    pytest.param("zh", "GitHub Actions", "fixes/ci.md", id="zh-github-actions"),
+    pytest.param("zh", "按摘要引用", "digest-references.md", id="zh-by-digest"),
+    pytest.param("en", "references by digest", "digest-references.md", id="en-by-digest"),
     pytest.param("zh", "状态不一致", "errors/already-present.md", id="zh-state-mismatch"),
     pytest.param("zh", "镜像加载", "index.md", id="zh-image-load"),
     pytest.param("en", "mismatched image rootfs", "errors/mismatched-rootfs.md", id="en-rootfs"),
