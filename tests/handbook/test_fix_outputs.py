@@ -115,6 +115,30 @@ CASES = [
         "kind v0.20.0: imported | unpacked: True",
         "kind v0.33.0: imported | unpacked: True",
     ]),
+    ("ci-docker29", [
+        "29.8.1\n[[driver-type io.containerd.snapshotter.v1]]\nlinux/amd64",
+        "$ kind load docker-image ",
+        ": not found",
+        "records left on the node: []",
+        "$ docker save --platform linux/amd64 -o image.tar ",
+        "$ kind load image-archive image.tar",
+        "/demo/service:1.4', True)",
+        '"containerd-snapshotter": false',
+        "vfs",
+        "/demo/service:1.4', True)",
+        "runc create failed",
+    ]),
+    ("digest-references", [
+        "index.json entries: 1; import: ok",
+        "records on the node (1 of 2 images):",
+        "index.json entries: 2; import: ok",
+        "records on the node (2 of 2 images):",
+        ": not present (the kubelet would pull it)",
+        ": not present (the kubelet would pull it)",
+        "25.0.3, one save per digest: 2 of 2 images on the node",
+        "demo/api:pinned: present as sha256:",
+        "demo/worker:pinned: present as sha256:",
+    ]),
     ("fix-kind-build-node-image", [
         "['registry.k8s.io/kube-apiserver:v1.29.0']",
         "['registry.k8s.io/kube-apiserver-amd64:v1.29.0']",
@@ -139,6 +163,6 @@ def test_fix_runbook_outputs_show_the_claims(name: str, expected: list[str]) -> 
 @pytest.mark.parametrize("name", [c[0] for c in CASES])
 def test_fix_runbook_is_embedded_in_both_languages(name: str) -> None:
     marker = f"<!-- runbook: {name} -->"
-    fixes = (ROOT / "docs" / "fixes").glob("*.md")
+    fixes = (ROOT / "docs").rglob("*.md")
     pages = [p for p in fixes if marker in p.read_text(encoding="utf-8")]
     assert len(pages) == 2, f"{marker} should appear in one zh and one en page, found {pages}"
