@@ -139,6 +139,20 @@ CASES = [
         "demo/api:pinned: present as sha256:",
         "demo/worker:pinned: present as sha256:",
     ]),
+    ("multi-platform", [
+        "one platform, attested:",
+        "unknown/unknown (attestation-manifest)",
+        "one platform, --provenance=false:\n    one manifest (no index)",
+        "two platforms, attested:",
+        "linux/arm64                            in archive: False",
+        "docker save --platform linux/amd64   kind v0.20.0: "
+        "ctr: mismatched image rootfs and manifest layers",
+        "docker save                          kind v0.20.0: ctr: content digest sha256:",
+        "docker save --platform linux/amd64   kind v0.33.0: imported",
+        "two platforms, --provenance=false:",
+        "docker save --platform linux/amd64   kind v0.20.0: imported",
+        "as the page says",
+    ]),
     ("fix-kind-build-node-image", [
         "['registry.k8s.io/kube-apiserver:v1.29.0']",
         "['registry.k8s.io/kube-apiserver-amd64:v1.29.0']",
