@@ -153,6 +153,16 @@ CASES = [
         "docker save --platform linux/amd64   kind v0.20.0: imported",
         "as the page says",
     ]),
+    ("docker-load", [
+        "containerd image store\n$ docker load -i broken.tar",
+        "Loaded image: demo/load:1\n"
+        "Error unpacking image demo/load:1: mismatched image rootfs and manifest layers",
+        "exit status 0",
+        "Error response from daemon: mismatched image rootfs and manifest layers",
+        '"containerd-snapshotter": false\n$ docker load -i broken.tar',
+        "Loaded image: demo/load:1\nexit status 0",
+        "container created",
+    ]),
     ("fix-kind-build-node-image", [
         "['registry.k8s.io/kube-apiserver:v1.29.0']",
         "['registry.k8s.io/kube-apiserver-amd64:v1.29.0']",
