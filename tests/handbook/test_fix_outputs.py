@@ -163,6 +163,16 @@ CASES = [
         "Loaded image: demo/load:1\nexit status 0",
         "container created",
     ]),
+    ("version-skew", [
+        "node of kind v0.20.0: containerd config dump says version = 2",
+        "kind v0.20.0 CLI: loaded",
+        "kind v0.33.0 CLI: loaded",
+        "node of kind v0.27.0: containerd config dump says version = 3",
+        "kind v0.20.0 CLI: ERROR: failed to detect containerd snapshotter",
+        "node of kind v0.33.0: containerd config dump says version = 4",
+        "kind v0.20.0 CLI: ERROR: failed to detect containerd snapshotter",
+        "kind v0.33.0 CLI: loaded",
+    ]),
     ("fix-kind-build-node-image", [
         "['registry.k8s.io/kube-apiserver:v1.29.0']",
         "['registry.k8s.io/kube-apiserver-amd64:v1.29.0']",
