@@ -42,7 +42,6 @@ QUERIES = [
                  id="en-skew"),
     pytest.param("zh", "failed to detect containerd snapshotter", "version-skew.md",
                  id="zh-skew"),
-    pytest.param("en", "Error unpacking image", "docker-load.md", id="en-docker-load"),
     pytest.param("zh", "状态不一致", "errors/already-present.md", id="zh-state-mismatch"),
     pytest.param("zh", "镜像加载", "index.md", id="zh-image-load"),
     pytest.param("en", "mismatched image rootfs", "errors/mismatched-rootfs.md", id="en-rootfs"),
