@@ -40,11 +40,12 @@ def outputs(name: str) -> str:
         for out in cell.get("outputs", []):
             if out.get("output_type") == "error":
                 pytest.fail(f"{name}: a cell raised {out.get('ename')}: {out.get('evalue')}")
+            # a print may arrive as several stream chunks: they carry their own newlines
             if out.get("output_type") == "stream":
                 parts.append(_text(out.get("text", "")))
             elif "text/plain" in out.get("data", {}):
-                parts.append(_text(out["data"]["text/plain"]))
-    return "\n".join(parts)
+                parts.append(f"\n{_text(out['data']['text/plain'])}\n")
+    return "".join(parts)
 
 
 # (runbook, strings its outputs must contain, in order)
