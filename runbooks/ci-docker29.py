@@ -17,9 +17,8 @@
 # `kind load image-archive`；或者关闭 containerd 镜像存储。每一种都在同一个镜像上成功。
 #
 # **需要**：root；实验环境里从源码构建的 dockerd 和 docker CLI 29.8.1、buildx 0.38.2、distribution
-# 仓库 3.1.2，以及 kind v0.33.0 节点里的 containerd 2.3.4。kind 的两步（主机上 `docker save`，
-# 节点里它固定的 `ctr images import` 命令）由实验环境原样执行：真实的 kind CLI 需要在这台 Docker 29
-# 里运行节点容器，而实验环境的 runc（Debian 的 1.1.5）拒绝 Docker 29 写出的容器配置（见下文）。
+# 仓库 3.1.2，以及真实的 kind v0.33.0 CLI 和运行 containerd 2.3.4 的节点容器（跑在这台 Docker 29
+# 里，由 kind 按标签找到）。
 #
 # **你会看到**：`docker info` 报告的存储类型；`kind load docker-image` 的完整报错；两种修复各自的
 # `kind load` 输出，以及节点上 `UNPACKED` 为 `true` 的镜像。
@@ -28,17 +27,15 @@
 # # Docker 29 in CI: every command of the workflow step
 #
 # **What this shows**: a fresh Docker 29 install on a CI runner uses the containerd image store.
-# The pipeline pulls a multi-platform image and runs `kind load docker-image`: `docker save` on
-# the host plus kind's import command in the node fail with `content digest …: not found`.
+# The pipeline pulls a multi-platform image and runs `kind load docker-image`; the real kind
+# fails with `content digest …: not found`.
 # Then the commands of the page's two workflow steps run as they are written there:
 # `docker save --platform` followed by `kind load image-archive`, or turning the containerd image
 # store off. Each works on the same image.
 #
 # **Needs**: root; the lab's dockerd and docker CLI 29.8.1, buildx 0.38.2 and the distribution
-# registry 3.1.2, all built from source, and the containerd 2.3.4 of kind v0.33.0 nodes. The lab
-# runs kind's two steps as kind does (`docker save` on the host, its fixed `ctr images import`
-# in the node): the real kind CLI would need node containers in this Docker 29, and the lab's
-# runc (Debian's 1.1.5) refuses the container spec Docker 29 writes (shown below).
+# registry 3.1.2, all built from source, and the real kind v0.33.0 CLI with node containers
+# running containerd 2.3.4 in that Docker 29 (kind finds them by its labels).
 #
 # **You will see**: the store `docker info` reports; the full error of `kind load docker-image`;
 # the `kind load` output of each fix, and the image `UNPACKED` `true` on the node.
@@ -49,7 +46,6 @@ import shutil
 import tempfile
 
 from runbook_exec import proc
-from runbook_exec.errors import CommandError
 from runbook_exec.lab import Engine, KindCluster, open_target
 
 proc.echo_to_stdout()
@@ -101,58 +97,66 @@ assert version == "29.8.1" and "io.containerd.snapshotter.v1" in store
 # %% [markdown] lang="zh"
 # ## 出错的那一步：`kind load docker-image`
 #
-# runner 拉取镜像，然后是 `kind load docker-image` 的两步：主机上 `docker save -o images.tar REF`，
-# 节点里 kind 固定的导入命令（`--all-platforms`）。
+# 真实的 kind v0.33.0 找到 runner 这台 Docker 里带 kind 标签的节点容器，先在主机上 `docker save`，
+# 再在节点里执行它固定的导入命令（`--all-platforms`）。
 
 # %% [markdown] lang="en"
 # ## The failing step: `kind load docker-image`
 #
-# The runner pulls the image, then the two steps of `kind load docker-image`: on the host
-# `docker save -o images.tar REF`, in the node kind's fixed import command (`--all-platforms`).
+# The real kind v0.33.0 finds the node container by kind's labels in the runner's Docker, runs
+# `docker save` on the host, then its fixed import command (`--all-platforms`) in the node.
 
 # %%
 runner.pull(ref)
-node = lab.node
-print(node.description)
-print(f"$ kind load docker-image {ref}")
-runner.save([ref], "images.tar")
-failed = node.load("images.tar")
-print(failed.output.rstrip())
+with proc.quiet():
+    cluster = KindCluster(runner, kind="v0.33.0").start()
+print(cluster.description)
+node = cluster.nodes[0]
+failed = cluster.kind_cmd("load", "docker-image", ref)
+print(failed.output, end="")
 assert not failed.ok
-assert failed.error.startswith("ctr: content digest sha256:")
-assert failed.error.endswith(": not found")
-print("records left on the node:", [r.ref for r in node.images()])
-assert node.images() == []
+assert "ctr: content digest sha256:" in failed.output
+assert failed.output.rstrip().endswith(": not found")
+
+
+# %%
+def records(name: str) -> list[str]:
+    """The node's `ctr images check` lines for `name` (REF TYPE DIGEST STATUS SIZE UNPACKED)."""
+    check = cluster.node_exec(node, "ctr", "-n", "k8s.io", "images", "check")
+    return [line for line in check.stdout.splitlines() if line.startswith(name)]
+
+
+print("records left on the node:", records(ref))
+assert records(ref) == []
 
 # %% [markdown] lang="zh"
 # ## 步骤一：只保存 runner 的平台，再加载归档
 #
 # 页面上第一种工作流步骤的命令：`docker save --platform`（平台取自上面的 `docker version`），
-# 然后 `kind load image-archive`，它只做 kind 的第二步（节点里的导入）。
+# 然后 `kind load image-archive`。
 
 # %% [markdown] lang="en"
 # ## Step one: save the runner's platform only, load the archive
 #
 # The commands of the page's first workflow step: `docker save --platform` (the platform from
-# `docker version` above), then `kind load image-archive`, which is kind's second step only (the
-# import in the node).
+# `docker version` above), then `kind load image-archive`.
 
 # %%
 print(runner.cli("save", "--platform", platform, "-o", "image.tar", ref).output, end="")
-print("$ kind load image-archive image.tar")
-loaded = node.load("image.tar")
-print(loaded.output.rstrip())
-assert loaded.ok
-print([(c.ref, c.unpacked) for c in node.check()])
-assert node.unpacked(f"{ref}")
-node.remove(*[r.ref for r in node.images()])
+loaded = cluster.kind_cmd("load", "image-archive", "image.tar")
+print(loaded.output, end="")
+lines = records(ref)
+print("unpacked:", [line.split()[-1] for line in lines])
+assert loaded.ok and lines and lines[0].split()[-1] == "true"
+with proc.quiet():
+    cluster.close()
 
 # %% [markdown] lang="zh"
 # ## 步骤二：关闭 containerd 镜像存储
 #
 # 第二种工作流步骤把 `"features": {"containerd-snapshotter": false}` 写进 `daemon.json` 并重启
 # Docker。这里用同一个 dockerd 29.8.1 以这个设置在新的数据目录上启动（runner 上重启后也是如此：
-# 之前拉取的镜像留在另一种存储里，要重新拉取），再执行 `kind load docker-image` 的两步。
+# 之前拉取的镜像留在另一种存储里，要重新拉取），再原样执行 `kind load docker-image`。
 
 # %% [markdown] lang="en"
 # ## Step two: turn the containerd image store off
@@ -160,50 +164,23 @@ node.remove(*[r.ref for r in node.images()])
 # The second workflow step writes `"features": {"containerd-snapshotter": false}` into
 # `daemon.json` and restarts Docker. Here the same dockerd 29.8.1 starts with that setting on a
 # fresh data root (on a runner the effect is the same: images pulled before stay in the other
-# store and are pulled again), then the two steps of `kind load docker-image` run unchanged.
+# store and are pulled again), then `kind load docker-image` runs unchanged.
 
 # %%
 classic = Engine("29.8.1", containerd_store=False).start()
 print(classic.description)
 print(classic.cli("info", "-f", "{{.Driver}}").stdout.strip())
 classic.pull(ref)
-print(f"$ kind load docker-image {ref}")
-classic.save([ref], "images.tar")
-loaded = node.load("images.tar")
-print(loaded.output.rstrip())
-assert loaded.ok
-print([(c.ref, c.unpacked) for c in node.check()])
-assert node.unpacked(ref)
-
-# %% [markdown] lang="zh"
-# ## 为什么这里不用真实的 kind CLI
-#
-# kind 通过 `docker exec` 进入节点容器，所以节点容器必须跑在同一台 Docker 里。在实验环境的
-# Docker 29 里启动节点容器，得到的是下面这个错误（Debian 12 的 runc 1.1.5 不认识 Docker 29
-# 写出的配置）；真实 runner 上的 runc 是 Docker 自带的新版本，不受影响。kind 的两步命令本身与
-# kind v0.33.0 源码里的一致，在 Docker 25 上真实 kind CLI 的输出见“already present”一页。
-
-# %% [markdown] lang="en"
-# ## Why not the real kind CLI here
-#
-# kind reaches the node through `docker exec`, so the node container has to run in the same
-# Docker. Starting one in the lab's Docker 29 gives the error below (Debian 12's runc 1.1.5 does
-# not know the spec Docker 29 writes); a real runner has Docker's own, newer runc and is not
-# affected. kind's two commands are those of kind v0.33.0's source; the real kind CLI's output on
-# Docker 25 is on the "already present" page.
-
-# %%
-try:
-    with proc.quiet():
-        KindCluster(runner, kind="v0.33.0").start()
-    raise AssertionError("the node container started: use the real kind CLI here")
-except CommandError as exc:
-    refused = [line for line in str(exc).splitlines() if "runc create failed" in line]
-    print(refused[0] if refused else str(exc)[-400:])
-    assert refused, str(exc)
-finally:
-    with proc.quiet():
-        runner.cli("rm", "-f", "-v", "kind-control-plane", check=False)
+with proc.quiet():
+    cluster = KindCluster(classic, kind="v0.33.0").start()
+node = cluster.nodes[0]
+loaded = cluster.kind_cmd("load", "docker-image", ref)
+print(loaded.output, end="")
+lines = records(ref)
+print("unpacked:", [line.split()[-1] for line in lines])
+assert loaded.ok and lines and lines[0].split()[-1] == "true"
+with proc.quiet():
+    cluster.close()
 
 # %% [markdown] lang="zh"
 # ## 结论
