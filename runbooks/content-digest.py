@@ -15,14 +15,14 @@
 # 本地构建的单平台镜像、
 # 从仓库拉取的多平台镜像（只拉到本机平台）、带 buildx 来源证明（provenance attestation）
 # 的单平台镜像；
-# 每个归档都导入五个 kind 版本的节点，记录各自的原文报错。
+# 每个归档都导入五个 kind 版本的节点，记录各自的报错信息。
 #
 # **需要**：root；实验环境里从源码构建的 dockerd 29.8.1 和 docker CLI 29.8.1、buildx 0.38.2、
 # distribution 仓库 3.1.2，以及 kind v0.20.0、v0.26.0、v0.27.0、v0.30.0、v0.33.0 节点各自的
 # containerd（1.7.1、1.7.24、2.0.2、2.1.4、2.3.4）。
 #
 # **你会看到**：本地构建的镜像在每个节点上都导入成功；只拉到一个平台的多平台镜像在每个节点上都失败，
-# 报错原文按 containerd 版本列出；带来源证明的镜像是否失败，取决于拉取时证明清单有没有一起拉下来，
+# 报错信息按 containerd 版本列出；带来源证明的镜像是否失败，取决于拉取时证明清单有没有一起拉下来，
 # 这里如实记录 Docker 29.8.1 的结果。失败后节点上不留记录。
 
 # %% [markdown] lang="en"
@@ -160,7 +160,7 @@ assert all(outcomes[(k, "local")] == "imported" for k in KINDS)
 assert all(outcomes[(k, "multi")] != "imported" for k in KINDS)
 
 # %% [markdown] lang="zh"
-# ## 各个 containerd 的原文
+# ## 各个 containerd 的报错措辞
 #
 # 同一个缺失的清单，不同版本的 ctr 说法不同：
 

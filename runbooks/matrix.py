@@ -20,9 +20,9 @@
 # 需要：root、skopeo；实验环境里从源码构建的全部引擎。每个 Docker 版本、每个 kind
 # 版本用一个全新的节点，
 # 避免上一格留下的快照影响下一格。Docker 25.0.0 的层顺序是随机的：这一行每种形态最多保存 16
-# 次，只要出现一次打乱的顺序就用那份归档，并在格子里注明 16 次里打乱了几次。
+# 次，只要出现一次打乱的顺序就用那份归档，并在单元格里注明 16 次里打乱了几次。
 #
-# 你会看到：每个读取方一张表（✓ / ✗，鼠标悬停看报错），表下是报错原文的编号列表；逐格结果
+# 你会看到：每个读取方一张表（✓ / ✗，鼠标悬停看报错），表下是报错信息的编号列表；逐格结果
 # 同时作为这个笔记本的一个 JSON 输出保存，测试就读它。
 
 # %% [markdown] lang="en"
@@ -266,7 +266,7 @@ display({"application/json": {"cells": [{k: c[k] for k in ("row", "shape", "read
         raw=True)
 
 # %% [markdown] lang="zh"
-# 生成表格。每个读取方一张；✗ 后面的编号对应表下的报错原文，鼠标悬停也能看到。
+# 生成表格。每个读取方一张；✗ 后面的编号对应表下的报错信息，鼠标悬停也能看到。
 
 # %% [markdown] lang="en"
 # Render the tables, one per reader; the number after ✗ points to the exact error listed

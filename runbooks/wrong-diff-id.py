@@ -184,6 +184,54 @@ print("clean node:", fresh.error)
 assert fresh.error.startswith("ctr: wrong diff id calculated on extraction")
 
 # %% [markdown] lang="zh"
+# ## 报错里引用的是哪个摘要：各个 containerd 不一样
+#
+# 同一份打乱的归档，分别导入 kind v0.27.0、v0.30.0、v0.33.0 的干净节点
+# （containerd 2.0.2、2.1.4、2.3.4）。对照第一个放错位置的层：1.x 引用的是实际解出来的那一层的
+# DiffID，2.0/2.1 引用的是配置在这个位置期望的 DiffID；2.3 两个都给出（先是解出来的，再是期望的），
+# 外加层 blob 的摘要（Docker 的层不压缩，它就是解出来的 DiffID）。
+
+# %% [markdown] lang="en"
+# ## Which digest the error quotes: it depends on the containerd
+#
+# The same shuffled archive, into clean nodes of kind v0.27.0, v0.30.0 and v0.33.0 (containerd
+# 2.0.2, 2.1.4, 2.3.4). Against the first layer out of place: 1.x quotes the DiffID of the layer
+# actually extracted, 2.0/2.1 the DiffID the config expects at that position; 2.3 both (the
+# extracted one first, then the expected one), plus the digest of the layer blob (for Docker's
+# uncompressed layers that is the extracted DiffID again).
+
+# %%
+print(f"position {first_wrong}: config expects {short(config_order[first_wrong])}, "
+      f"manifest has {short(shuffled[first_wrong])}")
+
+
+def roles(digests: list[str]) -> list[str]:
+    """Name each quoted digest: the DiffID the config expects or the one extracted there.
+
+    One digest: at the first position out of order (1.x and 2.0/2.1 unpack in order). Two:
+    at whichever position they are the pair of (2.2+ unpacks layers in parallel)."""
+    if len(digests) == 1:
+        pairs = [(config_order[first_wrong], shuffled[first_wrong])]
+    else:
+        pairs = [(w, g) for w, g in zip(config_order, shuffled, strict=True)
+                 if w != g and {w, g} == set(digests[:2])]
+    want, got = pairs[0]
+    return ["expected" if d == want else "extracted" if d == got else "?" for d in digests[:2]]
+
+
+quoted: dict[str, list[str]] = {}
+for kind in ("v0.20.0", "v0.27.0", "v0.30.0", "v0.33.0"):
+    with proc.quiet(), Node(kind=kind) as node:
+        error = node.load("shuffled.tar").error
+        version = node.containerd_version
+    quoted[version] = roles(re.findall(r"sha256:[0-9a-f]{64}", error))
+    print(f"containerd {version} (kind {kind}): quotes {', '.join(quoted[version])}")
+    print(f"    {error}")
+assert quoted["1.7.1"] == ["extracted"]
+assert quoted["2.0.2"] == ["expected"] and quoted["2.1.4"] == ["expected"]
+assert quoted["2.3.4"] == ["extracted", "expected"]
+
+# %% [markdown] lang="zh"
 # ## 结论
 #
 # - 25.0.0 写出的层都在，内容也对，只是 OCI 清单里的顺序错了；containerd 按清单顺序解包，于是报

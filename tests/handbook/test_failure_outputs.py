@@ -115,6 +115,19 @@ def test_wrong_diff_id_names_the_misplaced_layer(wrong_diff_id: str) -> None:
     assert misplaced is not None and misplaced.group(1) in match.group(0)
 
 
+@pytest.mark.parametrize(("containerd", "kind", "roles"), [
+    pytest.param("1.7.1", "v0.20.0", "extracted", id="1.7.1"),
+    pytest.param("2.0.2", "v0.27.0", "expected", id="2.0.2"),
+    pytest.param("2.1.4", "v0.30.0", "expected", id="2.1.4"),
+    pytest.param("2.3.4", "v0.33.0", "extracted, expected", id="2.3.4"),
+])
+def test_wrong_diff_id_quoted_digest_per_containerd(
+    wrong_diff_id: str, containerd: str, kind: str, roles: str
+) -> None:
+    # the page's error section: 1.x quotes the extracted DiffID, 2.0/2.1 the expected one
+    assert f"containerd {containerd} (kind {kind}): quotes {roles}\n" in wrong_diff_id
+
+
 def test_wrong_diff_id_in_order_save_and_trap_import(wrong_diff_id: str) -> None:
     saves = re.findall(r"^docker save #\d+: OCI manifest layers as config positions "
                        r"(\[[\d, ]+\]) \((in-order|shuffled)\)$", wrong_diff_id, re.M)

@@ -40,11 +40,12 @@ def outputs(name: str) -> str:
         for out in cell.get("outputs", []):
             if out.get("output_type") == "error":
                 pytest.fail(f"{name}: a cell raised {out.get('ename')}: {out.get('evalue')}")
+            # a print may arrive as several stream chunks: they carry their own newlines
             if out.get("output_type") == "stream":
                 parts.append(_text(out.get("text", "")))
             elif "text/plain" in out.get("data", {}):
-                parts.append(_text(out["data"]["text/plain"]))
-    return "\n".join(parts)
+                parts.append(f"\n{_text(out['data']['text/plain'])}\n")
+    return "".join(parts)
 
 
 # (runbook, strings its outputs must contain, in order)
@@ -115,6 +116,65 @@ CASES = [
         "kind v0.20.0: imported | unpacked: True",
         "kind v0.33.0: imported | unpacked: True",
     ]),
+    ("ci-docker29", [
+        "29.8.1\n[[driver-type io.containerd.snapshotter.v1]]\nlinux/amd64",
+        "kind 0.33.0 CLI (sigs.k8s.io/kind@v0.33.0",
+        "$ kind load docker-image ",
+        'ERROR: failed to load image: command "docker exec --privileged -i kind-control-plane',
+        "ctr: content digest sha256:",
+        "records left on the node: []",
+        "$ docker save --platform linux/amd64 -o image.tar ",
+        "$ kind load image-archive image.tar",
+        "unpacked: ['true']",
+        '"containerd-snapshotter": false',
+        "$ kind load docker-image ",
+        "unpacked: ['true']",
+    ]),
+    ("digest-references", [
+        "index.json entries: 1; import: ok",
+        "records on the node (1 of 2 images):",
+        "index.json entries: 2; import: ok",
+        "records on the node (2 of 2 images):",
+        ": not present (the kubelet would pull it)",
+        ": not present (the kubelet would pull it)",
+        "25.0.3, one save per digest: 2 of 2 images on the node",
+        "demo/api:pinned: present as sha256:",
+        "demo/worker:pinned: present as sha256:",
+    ]),
+    ("multi-platform", [
+        "one platform, attested:",
+        "unknown/unknown (attestation-manifest)",
+        "one platform, --provenance=false:\n    one manifest (no index)",
+        "two platforms, attested:",
+        "linux/arm64                            in archive: False",
+        "docker save --platform linux/amd64   kind v0.20.0: "
+        "ctr: mismatched image rootfs and manifest layers",
+        "docker save                          kind v0.20.0: ctr: content digest sha256:",
+        "docker save --platform linux/amd64   kind v0.33.0: imported",
+        "two platforms, --provenance=false:",
+        "docker save --platform linux/amd64   kind v0.20.0: imported",
+        "as the page says",
+    ]),
+    ("docker-load", [
+        "containerd image store\n$ docker load -i broken.tar",
+        "Loaded image: demo/load:1\n"
+        "Error unpacking image demo/load:1: mismatched image rootfs and manifest layers",
+        "exit status 0",
+        "Error response from daemon: mismatched image rootfs and manifest layers",
+        '"containerd-snapshotter": false\n$ docker load -i broken.tar',
+        "Loaded image: demo/load:1\nexit status 0",
+        "container created",
+    ]),
+    ("version-skew", [
+        "node of kind v0.20.0: containerd config dump says version = 2",
+        "kind v0.20.0 CLI: loaded",
+        "kind v0.33.0 CLI: loaded",
+        "node of kind v0.27.0: containerd config dump says version = 3",
+        "kind v0.20.0 CLI: ERROR: failed to detect containerd snapshotter",
+        "node of kind v0.33.0: containerd config dump says version = 4",
+        "kind v0.20.0 CLI: ERROR: failed to detect containerd snapshotter",
+        "kind v0.33.0 CLI: loaded",
+    ]),
     ("fix-kind-build-node-image", [
         "['registry.k8s.io/kube-apiserver:v1.29.0']",
         "['registry.k8s.io/kube-apiserver-amd64:v1.29.0']",
@@ -139,6 +199,6 @@ def test_fix_runbook_outputs_show_the_claims(name: str, expected: list[str]) -> 
 @pytest.mark.parametrize("name", [c[0] for c in CASES])
 def test_fix_runbook_is_embedded_in_both_languages(name: str) -> None:
     marker = f"<!-- runbook: {name} -->"
-    fixes = (ROOT / "docs" / "fixes").glob("*.md")
+    fixes = (ROOT / "docs").rglob("*.md")
     pages = [p for p in fixes if marker in p.read_text(encoding="utf-8")]
     assert len(pages) == 2, f"{marker} should appear in one zh and one en page, found {pages}"

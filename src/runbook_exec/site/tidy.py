@@ -9,6 +9,8 @@
 2. **No sitemap 404.** The per-page ``<link rel="alternate" hreflang>`` tags make Material
    fetch ``<page>/sitemap.xml`` (mkdocs-material#6582); they are removed. The language
    switcher's links stay and lead to the same page in the other language.
+3. **Head of each page.** Its own, escaped meta description, and ``hreflang`` alternates
+   to its twin that Material does not fetch sitemaps for (:mod:`runbook_exec.site.head`).
 
 List it after ``i18n`` in ``mkdocs.yml``. The text transformations live in
 :mod:`runbook_exec.site.search_index`.
@@ -23,8 +25,17 @@ from typing import Any
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, event_priority
+from mkdocs.structure.nav import Navigation
 from mkdocs.structure.pages import Page
+from mkdocs.utils.templates import TemplateContext
 
+from runbook_exec.site.head import (
+    describe,
+    escape_attribute,
+    hreflang_links,
+    insert_in_head,
+    twin_urls,
+)
 from runbook_exec.site.search_index import (
     IndexFormatError,
     index_path,
@@ -53,10 +64,33 @@ def _other_locales(i18n: Any) -> list[str]:
     ]
 
 
+def _default_locale(i18n: Any) -> str:
+    for lang in i18n.config.languages:
+        if lang.default:
+            return str(lang.locale)
+    raise PluginError("site-tidy: the i18n plugin has no default language")
+
+
 class TidyPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call]  # untyped mkdocs
+    def on_page_context(
+        self, context: TemplateContext, /, *, page: Page, config: MkDocsConfig, nav: Navigation
+    ) -> TemplateContext:
+        # Material writes page.meta.description into an attribute without escaping it
+        description = describe(page.meta.get("description"), page.content or "")
+        if description:
+            page.meta["description"] = escape_attribute(description)
+        return context
+
     def on_post_page(self, output: str, /, *, page: Page, config: MkDocsConfig) -> str:
         output = strip_alternate_links(output)
-        locale = language_of(page.url, _other_locales(_i18n_plugin(config)))
+        i18n = _i18n_plugin(config)
+        others = _other_locales(i18n)
+        locale = language_of(page.url, others)
+        if config.site_url:
+            links = hreflang_links(
+                twin_urls(page.url, locale, others), _default_locale(i18n), config.site_url
+            )
+            output = insert_in_head(output, links)
         if locale is None:
             return output
         try:
