@@ -1,9 +1,7 @@
 # ---
 # jupyter:
-#   jupytext:
-#     formats: py:percent
 #   kernelspec:
-#     display_name: Python 3
+#     display_name: Python 3 (ipykernel)
 #     language: python
 #     name: python3
 # ---
@@ -41,16 +39,12 @@
 # the `kind load` output of each fix, and the image `UNPACKED` `true` on the node.
 
 # %%
-import os
-import shutil
-import tempfile
 
 from runbook_exec import proc
-from runbook_exec.lab import Engine, KindCluster, open_target
+from runbook_exec.lab import Engine, KindCluster, open_target, workspace
 
 proc.echo_to_stdout()
-workdir = tempfile.mkdtemp(prefix="runbook-ci-docker29-")
-os.chdir(workdir)  # relative paths keep the echoed commands the same on every run
+scratch = workspace("ci-docker29")  # this run's own dir under the lab's temp root
 lab = open_target(docker="29.8.1", kind="v0.33.0")
 registry = lab.registry()
 print(registry.description)
@@ -203,6 +197,5 @@ with proc.quiet():
 classic.close()
 runner.close()
 lab.close()
-os.chdir("/")
-shutil.rmtree(workdir)
+scratch.close()
 print("lab closed, work directory removed")

@@ -1,9 +1,7 @@
 # ---
 # jupyter:
-#   jupytext:
-#     formats: py:percent
 #   kernelspec:
-#     display_name: Python 3
+#     display_name: Python 3 (ipykernel)
 #     language: python
 #     name: python3
 # ---
@@ -40,18 +38,14 @@
 
 # %%
 import json
-import os
 import re
-import shutil
 import tarfile
-import tempfile
 
 from runbook_exec import proc
-from runbook_exec.lab import Engine, Node, open_target
+from runbook_exec.lab import Engine, Node, open_target, workspace
 
 proc.echo_to_stdout()
-workdir = tempfile.mkdtemp(prefix="runbook-digest-references-")
-os.chdir(workdir)  # relative paths keep the echoed commands the same on every run
+scratch = workspace("digest-references")  # this run's own dir under the lab's temp root
 lab = open_target(docker="25.0.3", kind="v0.33.0")
 registry = lab.registry()
 print(registry.description)
@@ -198,6 +192,5 @@ assert all(view.present for view in views)
 for engine in engines.values():
     engine.close()
 lab.close()
-os.chdir("/")
-shutil.rmtree(workdir)
+scratch.close()
 print("lab closed, work directory removed")

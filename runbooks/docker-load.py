@@ -1,9 +1,7 @@
 # ---
 # jupyter:
-#   jupytext:
-#     formats: py:percent
 #   kernelspec:
-#     display_name: Python 3
+#     display_name: Python 3 (ipykernel)
 #     language: python
 #     name: python3
 # ---
@@ -36,16 +34,12 @@
 # container can be created from the loaded image.
 
 # %%
-import os
-import shutil
-import tempfile
 
 from runbook_exec import proc
-from runbook_exec.lab import Engine, open_target
+from runbook_exec.lab import Engine, open_target, workspace
 
 proc.echo_to_stdout()
-workdir = tempfile.mkdtemp(prefix="runbook-docker-load-")
-os.chdir(workdir)  # relative paths keep the echoed commands the same on every run
+scratch = workspace("docker-load")  # this run's own dir under the lab's temp root
 lab = open_target(docker="25.0.0", kind="v0.33.0")
 
 # %% [markdown] lang="zh"
@@ -106,6 +100,5 @@ assert f"Error unpacking image {built.ref}: mismatched image rootfs and manifest
 
 # %%
 lab.close()
-os.chdir("/")
-shutil.rmtree(workdir)
+scratch.close()
 print("lab closed, work directory removed")

@@ -1,9 +1,7 @@
 # ---
 # jupyter:
-#   jupytext:
-#     formats: py:percent
 #   kernelspec:
-#     display_name: Python 3
+#     display_name: Python 3 (ipykernel)
 #     language: python
 #     name: python3
 # ---
@@ -41,17 +39,13 @@
 # the index lists and which the archive lacks; each archive's outcome on both nodes.
 
 # %%
-import os
-import shutil
-import tempfile
 
 from runbook_exec import proc
-from runbook_exec.archive.reader import open_archive
-from runbook_exec.lab import Engine, Node, open_target
+from runbook_exec.archive import open_archive
+from runbook_exec.lab import Engine, Node, open_target, workspace
 
 proc.echo_to_stdout()
-workdir = tempfile.mkdtemp(prefix="runbook-multi-platform-")
-os.chdir(workdir)  # relative paths keep the echoed commands the same on every run
+scratch = workspace("multi-platform")  # this run's own dir under the lab's temp root
 lab = open_target(docker="29.8.1", kind="v0.33.0")
 registry = lab.registry()
 print(registry.description)
@@ -175,6 +169,5 @@ print("as the page says")
 # %%
 puller.close()
 lab.close()
-os.chdir("/")
-shutil.rmtree(workdir)
+scratch.close()
 print("lab closed, work directory removed")

@@ -1,9 +1,7 @@
 # ---
 # jupyter:
-#   jupytext:
-#     formats: py:percent
 #   kernelspec:
-#     display_name: Python 3
+#     display_name: Python 3 (ipykernel)
 #     language: python
 #     name: python3
 # ---
@@ -37,16 +35,12 @@
 # output for each pairing.
 
 # %%
-import os
-import shutil
-import tempfile
 
 from runbook_exec import proc
-from runbook_exec.lab import Engine, KindCluster
+from runbook_exec.lab import Engine, KindCluster, workspace
 
 proc.echo_to_stdout()
-workdir = tempfile.mkdtemp(prefix="runbook-version-skew-")
-os.chdir(workdir)  # relative paths keep the echoed commands the same on every run
+scratch = workspace("version-skew")  # this run's own dir under the lab's temp root
 engine = Engine("25.0.3").start()
 print(engine.description)
 with proc.quiet():
@@ -102,6 +96,5 @@ assert versions["v0.20.0"] == "version = 2" and versions["v0.33.0"] == "version 
 
 # %%
 engine.close()
-os.chdir("/")
-shutil.rmtree(workdir)
+scratch.close()
 print("lab closed, work directory removed")
