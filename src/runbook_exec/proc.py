@@ -21,6 +21,7 @@ from typing import IO
 from .errors import CommandError, CommandTimeout, MissingDependencyError
 
 __all__ = [
+    "other_processes",
     "Echo",
     "Result",
     "echo",
@@ -246,6 +247,14 @@ def _pdeathsig() -> None:
 
 def _decode(data: bytes | None) -> str:
     return (data or b"").decode("utf-8", errors="replace")
+
+
+def other_processes() -> Iterator[Path]:
+    """``/proc/<pid>`` of every process but this one (each may vanish while it is read)."""
+    me = os.getpid()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != me:
+            yield entry
 
 
 def pid_alive(pid: int) -> bool:

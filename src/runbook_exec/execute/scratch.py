@@ -18,6 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from .. import proc
 from ..daemons import Closing
 from ..engines.usage import ENV as ENGINES_USED_ENV
 from ..mounts import unmount_under
@@ -98,10 +99,7 @@ def kill_marked(value: str) -> list[int]:
 
 def marked_pids(needle: bytes) -> list[int]:
     found = []
-    me = os.getpid()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == me:
-            continue
+    for entry in proc.other_processes():
         try:
             environ = (entry / "environ").read_bytes()
         except OSError:  # gone, or not ours to read

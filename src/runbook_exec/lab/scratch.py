@@ -24,11 +24,11 @@ import signal
 import tempfile
 import time
 from pathlib import Path
-from types import TracebackType
 
+from ..daemons import Closing
 from ..errors import LabError
 from ..mounts import unmount_under
-from ..proc import pid_alive
+from ..proc import other_processes, pid_alive
 from ._containerd import OWNER_FILE
 
 # lab daemons (runbook-node-, runbook-engine-, runbook-registry-, runbook-x-), runbook
@@ -37,7 +37,7 @@ SWEPT_PREFIXES = ("runbook-", "rbx-")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
-class Workspace:
+class Workspace(Closing):
     """The working directory of one runbook run. Use :func:`workspace` to make one."""
 
     def __init__(self, name: str, parent: Path | None = None) -> None:
@@ -65,17 +65,6 @@ class Workspace:
                 os.chdir("/")
         unmount_under(self.path)
         shutil.rmtree(self.path, ignore_errors=True)
-
-    def __enter__(self) -> Workspace:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"Workspace({self.name!r}, path={str(self.path)!r})"
@@ -133,10 +122,7 @@ def processes_using(dirs: list[Path]) -> list[int]:
         return any(value == p or value.startswith(p + b"/") for p in prefixes)
 
     found = []
-    me = os.getpid()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == me:
-            continue
+    for entry in other_processes():
         try:
             args = (entry / "cmdline").read_bytes().split(b"\0")
             links = []
