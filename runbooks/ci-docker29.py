@@ -67,6 +67,7 @@ with proc.quiet():
     lab.engine.buildx_push(ref, [b"service 0\n", b"service 1\n"],
                            platforms=["linux/amd64", "linux/arm64"], provenance=False)
 print(f"$ docker buildx build --platform linux/amd64,linux/arm64 --push -t {ref} .")
+print(f"pushed {ref} (linux/amd64, linux/arm64)")
 
 # %% [markdown] lang="zh"
 # ## runner 上的 Docker：版本和存储
@@ -120,8 +121,9 @@ def records(name: str) -> list[str]:
     return [line for line in check.stdout.splitlines() if line.startswith(name)]
 
 
-print("records left on the node:", records(ref))
-assert records(ref) == []
+left = records(ref)
+print("records left on the node:", left)
+assert left == []
 
 # %% [markdown] lang="zh"
 # ## 步骤一：只保存 runner 的平台，再加载归档

@@ -76,6 +76,7 @@ for i, (name, (platforms, provenance)) in enumerate(BUILDS.items()):
                                platforms=platforms, provenance=provenance)
     print(f"$ docker buildx build --platform {','.join(platforms)} "
           f"--provenance={'true' if provenance else 'false'} --push -t {refs[name]} .")
+    print(f"pushed {refs[name]} ({name})")
 
 # %% [markdown] lang="zh"
 # ## 拉取、保存、看归档里有什么

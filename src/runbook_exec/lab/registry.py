@@ -10,6 +10,7 @@ no daemon flag is needed.
 from __future__ import annotations
 
 import atexit
+import functools
 import socket
 import urllib.error
 import urllib.request
@@ -87,19 +88,30 @@ class Registry(Closing):
         self._base = base = make_workdir("runbook-registry-")
         atexit.register(self.close)
         try:
-            self.port = _free_port()
-            config = base / "config.yml"
-            config.write_text(render_config(base, self.port), encoding="utf-8")
-            url = f"http://{self.host}/v2/"
-            self._daemon = Daemon(
-                "the registry",
-                [str(self.engine.bin("registry")), "serve", str(config)],
-                log=base / "registry.log",
-                where=url,
-                ready_timeout=self.ready_timeout,
-                grace=5.0,
-            )
-            self._daemon.start(lambda: _answers(url))
+            # 5000 first (stable outputs); another run may take it between the probe and the
+            # registry's own bind, so a lost race moves to a free port
+            for preferred in (PREFERRED_PORT, 0, 0):
+                self.port = _free_port(preferred)
+                config = base / "config.yml"
+                config.write_text(render_config(base, self.port), encoding="utf-8")
+                url = f"http://{self.host}/v2/"
+                self._daemon = Daemon(
+                    "the registry",
+                    [str(self.engine.bin("registry")), "serve", str(config)],
+                    log=base / "registry.log",
+                    where=url,
+                    ready_timeout=self.ready_timeout,
+                    grace=5.0,
+                )
+                try:
+                    self._daemon.start(functools.partial(_answers, url))
+                    break
+                except LabError as exc:
+                    self._daemon = None
+                    if "address already in use" not in str(exc):
+                        raise
+            else:
+                raise LabError("the lab registry lost the race for a port three times")
         except BaseException:
             self.close()
             raise
