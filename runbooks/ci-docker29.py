@@ -125,6 +125,16 @@ left = records(ref)
 print("records left on the node:", left)
 assert left == []
 
+
+def report_and_close(loaded: proc.Result) -> None:
+    """kind's output, then whether the node unpacked the image; then remove the nodes."""
+    print(loaded.output, end="")
+    lines = records(ref)
+    print("unpacked:", [line.split()[-1] for line in lines])
+    assert loaded.ok and lines and lines[0].split()[-1] == "true"
+    with proc.quiet():
+        cluster.close()
+
 # %% [markdown] lang="zh"
 # ## 步骤一：只保存 runner 的平台，再加载归档
 #
@@ -140,12 +150,7 @@ assert left == []
 # %%
 print(runner.cli("save", "--platform", platform, "-o", "image.tar", ref).output, end="")
 loaded = cluster.kind_cmd("load", "image-archive", "image.tar")
-print(loaded.output, end="")
-lines = records(ref)
-print("unpacked:", [line.split()[-1] for line in lines])
-assert loaded.ok and lines and lines[0].split()[-1] == "true"
-with proc.quiet():
-    cluster.close()
+report_and_close(loaded)
 
 # %% [markdown] lang="zh"
 # ## 步骤二：关闭 containerd 镜像存储
@@ -171,12 +176,7 @@ with proc.quiet():
     cluster = KindCluster(classic, kind="v0.33.0").start()
 node = cluster.nodes[0]
 loaded = cluster.kind_cmd("load", "docker-image", ref)
-print(loaded.output, end="")
-lines = records(ref)
-print("unpacked:", [line.split()[-1] for line in lines])
-assert loaded.ok and lines and lines[0].split()[-1] == "true"
-with proc.quiet():
-    cluster.close()
+report_and_close(loaded)
 
 # %% [markdown] lang="zh"
 # ## 结论
