@@ -11,9 +11,9 @@ import pytest
 
 import runbook_exec.lab as lab
 from runbook_exec import proc
-from runbook_exec.errors import EngineError, MissingDependencyError
+from runbook_exec.errors import EngineError, LabError, MissingDependencyError
 from runbook_exec.lab import Engine, Node, open_target
-from runbook_exec.lab._containerd import make_workdir, remove_workdir, sweep_stale
+from runbook_exec.lab._containerd import Containerd, make_workdir, remove_workdir, sweep_stale
 from runbook_exec.mounts import mounts_under
 
 
@@ -110,3 +110,15 @@ def test_open_target_sandbox_prints_why_and_cleans_up(
         "target: sandbox — RUNBOOK_TARGET is not set (the default)\n"
     )
     assert not any(r.exists() for r in roots)
+
+
+@pytest.mark.parametrize(("length", "refused"), [(104 - len("/containerd.sock.ttrpc"), False),
+                                                 (105 - len("/containerd.sock.ttrpc"), True)])
+def test_a_socket_path_containerd_would_refuse_is_a_clear_error(length: int,
+                                                                refused: bool) -> None:
+    base = Path("/" + "d" * (length - 1))
+    if not refused:
+        Containerd(base, cri=False)  # only checked, nothing started
+        return
+    with pytest.raises(LabError, match="too long for a unix socket; set TMPDIR"):
+        Containerd(base, cri=False)

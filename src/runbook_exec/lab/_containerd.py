@@ -29,8 +29,10 @@ __all__ = [
     "sweep_stale",
 ]
 
-# A unix socket path is limited to 107 bytes on Linux (sun_path).
-_MAX_SOCKET_PATH = 107
+# Linux allows 107 bytes in a unix socket path (sun_path), but containerd refuses more than
+# 104 (the BSD limit) for its ttrpc socket: "unix socket path too long (> 104)", seen here
+# with a 106-byte path under a deep $TMPDIR.
+_MAX_SOCKET_PATH = 104
 
 # Plugins a lab containerd never needs; disabling them keeps startup quick and quiet.
 _DISABLED_PLUGINS = (
