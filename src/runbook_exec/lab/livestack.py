@@ -46,6 +46,13 @@ def stack_of(runbook: Path) -> tuple[str, str]:
     return (docker.group(1) if docker else DEFAULT_DOCKER, kind.group(1) if kind else DEFAULT_KIND)
 
 
+def stays_in_sandbox(runbook: Path) -> bool:
+    """Whether a runbook opens its target with ``sandbox_only=…``: with RUNBOOK_TARGET=live it
+    runs in the sandbox all the same, so a live stack has nothing to verify for it."""
+    match = _OPEN.search(runbook.read_text(encoding="utf-8"))
+    return bool(match and re.search(r"\bsandbox_only\s*=", match.group(1)))
+
+
 @contextlib.contextmanager
 def live_stack(
     *, docker: str = DEFAULT_LIVE_DOCKER, kind: str = DEFAULT_LIVE_KIND, name: str = "kind",
