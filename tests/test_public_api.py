@@ -16,8 +16,8 @@ import inspect
 import re
 from pathlib import Path
 
+import mkdocsyml
 import pytest
-import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNBOOKS = sorted((ROOT / "runbooks").glob("*.py"))
@@ -167,19 +167,23 @@ def test_version_is_known() -> None:
     assert re.fullmatch(r"\d+\.\d+\.\d+.*", runbook_exec.__version__)
 
 
-def test_doctor_links_point_at_the_published_site() -> None:
+def test_doctor_links_point_at_the_published_site(monkeypatch: pytest.MonkeyPatch) -> None:
     from runbook_exec.doctor import findings
 
-    class Loader(yaml.SafeLoader):
-        pass
-
-    Loader.add_multi_constructor("tag:yaml.org,2002:python/", lambda *_: None)
-    config = yaml.load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"), Loader=Loader)  # noqa: S506
-    site_url = config["site_url"]
-    # one configured site_url: the doctor reads mkdocs.yml's, never its own copy
-    assert findings._configured_url() == site_url
-    if findings.handbook_url() is None:  # a placeholder domain is never printed
-        assert findings._PLACEHOLDER.match(site_url)
-        assert findings.page_url("errors/wrong-diff-id") == "en/errors/wrong-diff-id/"
-    else:
-        assert f"{site_url}en/errors/wrong-diff-id/" == findings.page_url("errors/wrong-diff-id")
+    monkeypatch.delenv("RUNBOOK_EXEC_HANDBOOK_URL", raising=False)
+    # one configured site_url: the doctor reads what a build of mkdocs.yml would get
+    seen = []
+    for env in ({}, {"HANDBOOK_SITE_URL": "https://handbook.dev/kind/"},
+                {"HANDBOOK_SITE_URL": "https://kind.example.org/"}):
+        monkeypatch.delenv("HANDBOOK_SITE_URL", raising=False)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        site_url = mkdocsyml.load(**env)["site_url"] or ""
+        assert findings._configured_url() == site_url
+        if findings.handbook_url() is None:  # unset or a placeholder: never printed
+            assert not site_url or findings._PLACEHOLDER.match(site_url)
+            assert findings.page_url("errors/wrong-diff-id") == "en/errors/wrong-diff-id/"
+        else:
+            assert f"{site_url}en/errors/wrong-diff-id/" == findings.page_url("errors/wrong-diff-id")
+        seen.append(findings.handbook_url())
+    assert seen == [None, "https://handbook.dev/kind/", None]  # unset, set, placeholder

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import mkdocsyml
 import pytest
-import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 LANGS = ("zh", "en")
@@ -53,13 +53,7 @@ _RUNBOOK_MARKER = re.compile(r"^[ \t]*<!--\s*runbook:\s*([\w.-]+)\s*-->", re.M)
 
 
 def _load_mkdocs_config() -> dict[str, Any]:
-    class Loader(yaml.SafeLoader):
-        pass
-
-    # mkdocs.yml carries !!python/name tags (superfences formatters); their values don't matter here
-    Loader.add_multi_constructor("tag:yaml.org,2002:python/", lambda *_: None)
-    text = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
-    return yaml.load(text, Loader=Loader)  # type: ignore[no-any-return]  # noqa: S506
+    return mkdocsyml.load()
 
 
 MKDOCS = _load_mkdocs_config()
@@ -326,8 +320,10 @@ def page_of() -> type[DocPage]:
 
 
 @pytest.fixture(scope="session")
-def site_url() -> str:
-    return str(MKDOCS["site_url"]).rstrip("/") + "/"
+def site_url() -> str | None:
+    """Where the site under test says it is published (``HANDBOOK_SITE_URL``), or None."""
+    url = MKDOCS["site_url"]
+    return None if not url else str(url).rstrip("/") + "/"
 
 
 @pytest.fixture(scope="session")

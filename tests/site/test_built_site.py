@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-import yaml
+import mkdocsyml
 
 from runbook_exec.site.offline import scan_site
 
@@ -16,11 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def nav_pages() -> list[str]:
-    class Loader(yaml.SafeLoader):
-        pass
-
-    Loader.add_multi_constructor("tag:yaml.org,2002:python/", lambda *_: None)
-    config = yaml.load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"), Loader=Loader)  # noqa: S506
+    config = mkdocsyml.load()
 
     def walk(items: list[object]) -> list[str]:
         out: list[str] = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pytest
 
@@ -15,9 +16,10 @@ from runbook_exec.site.head import (
     twin_urls,
 )
 
+from .conftest import PUBLISHED_SITE_URL
 from .test_built_site import html_path, nav_pages
 
-SITE_URL = "https://kind-image-load.example.org/"
+SITE_URL = "https://handbook.dev/kind/"
 
 
 @pytest.mark.parametrize(
@@ -84,6 +86,15 @@ def test_hreflang_links_name_every_language_and_x_default() -> None:
     ]
 
 
+def test_hreflang_links_are_relative_without_an_address() -> None:
+    links = hreflang_links({None: "a/", "en": "en/a/"}, "zh", None, "en/a/")
+    assert links.splitlines() == [
+        '    <link rel="alternate " hreflang="zh" href="../../a/">',
+        '    <link rel="alternate " hreflang="en" href="../../en/a/">',
+        '    <link rel="alternate " hreflang="x-default" href="../../a/">',
+    ]
+
+
 def test_insert_in_head() -> None:
     assert insert_in_head("<head>x</head><p>", "Y") == "<head>xY</head><p>"
     assert insert_in_head("<p>no head</p>", "Y") == "<p>no head</p>"
@@ -134,14 +145,27 @@ def test_english_description_survives_inner_quotes(built_site: Path) -> None:
     assert "Docker 25.0.0's mismatched" in _head(built_site / "en" / "index.html").descriptions[0]
 
 
-def test_every_page_links_its_twin_with_hreflang(built_site: Path) -> None:
+@pytest.mark.parametrize("published", [False, True], ids=["local", "published"])
+def test_every_page_links_its_twin_with_hreflang(
+    published: bool, request: pytest.FixtureRequest
+) -> None:
+    """Absolute under the published address; in a local build relative, resolving to the twin."""
+    site: Path = request.getfixturevalue("published_site" if published else "built_site")
     problems = []
     for page in nav_pages():
-        zh = f"{SITE_URL}{html_path(Path(), page, 'zh').parent.as_posix()}/".replace("/./", "/")
-        en = f"{SITE_URL}{html_path(Path(), page, 'en').parent.as_posix()}/"
+        zh = f"/{html_path(Path(), page, 'zh').parent.as_posix()}/".replace("/./", "/")
+        en = f"/{html_path(Path(), page, 'en').parent.as_posix()}/"
         want = {"zh": zh, "en": en, "x-default": zh}
         for lang in ("zh", "en"):
-            head = _head(html_path(built_site, page, lang))
-            if head.alternates != want or head.material_alternates:
+            path = html_path(site, page, lang)
+            head = _head(path)
+            if published:
+                got = {k: v.removeprefix(PUBLISHED_SITE_URL.rstrip("/")) for k, v in
+                       head.alternates.items() if v.startswith(PUBLISHED_SITE_URL)}
+            else:
+                here = f"http://h/{path.parent.relative_to(site).as_posix()}/".replace("/./", "/")
+                got = {k: urljoin(here, v).removeprefix("http://h") for k, v in
+                       head.alternates.items() if not v.startswith(("/", "http"))}
+            if got != want or len(head.alternates) != 3 or head.material_alternates:
                 problems.append(f"{page} ({lang}): {head.alternates}")
     assert problems == []

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -19,13 +20,35 @@ from typing import Any
 from .nodes import NodeProfile
 
 # Where the handbook is published comes from one place: mkdocs.yml's ``site_url`` (read
-# from the checkout, or baked into the one-file download when it is built), overridable
-# with $RUNBOOK_EXEC_HANDBOOK_URL. A placeholder domain (example.org/.com/.net, RFC 2606)
-# is never printed: links are then page paths inside the handbook (``en/fixes/repair/``).
+# from the checkout, where it names the variable HANDBOOK_SITE_URL that a publisher sets, or
+# baked into the one-file download when it is built), overridable with
+# $RUNBOOK_EXEC_HANDBOOK_URL. Unset, or a placeholder domain (example.org/.com/.net, RFC
+# 2606), is never printed: links are then page paths inside the handbook (``en/fixes/repair/``).
 _MKDOCS = Path(__file__).resolve().parents[3] / "mkdocs.yml"
 _BAKED = Path(__file__).with_name("site_url.txt")
 _PLACEHOLDER = re.compile(r"^https?://([^/]*\.)?example\.(org|com|net)(/|$)|^https?://[^/]*"
                           r"\.(example|invalid|test)(/|$)", re.I)
+_ENV_TAG = re.compile(r"^!ENV\s+(?:\[\s*(?P<names>[^\]]*)\]|(?P<name>\w+))\s*$")
+
+
+def _site_url_of(mkdocs_yml: str, environ: Mapping[str, str]) -> str:
+    """The ``site_url`` a build of ``mkdocs_yml`` gets in ``environ``: the literal value, or,
+    for MkDocs' ``!ENV NAME`` / ``!ENV [NAME, ..., default]``, the first variable set (else
+    the default); ``""`` when none."""
+    m = re.search(r"^site_url:[ \t]*(.*?)[ \t]*(?:#.*)?$", mkdocs_yml, re.M)
+    if m is None:
+        return ""
+    value = m.group(1)
+    tag = _ENV_TAG.match(value)
+    if tag is None:
+        return value.strip("'\"")
+    if tag.group("name"):
+        return environ.get(tag.group("name"), "")
+    items = [item.strip().strip("'\"") for item in tag.group("names").split(",") if item.strip()]
+    for name in items[:-1] if len(items) > 1 else items:
+        if environ.get(name):
+            return environ[name]
+    return items[-1] if len(items) > 1 and items[-1] not in ("null", "~") else ""
 
 
 def _configured_url() -> str:
@@ -35,14 +58,11 @@ def _configured_url() -> str:
     baked = _baked()
     if baked is not None:
         return baked
-    for path in (_MKDOCS,):
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError:
-            continue
-        m = re.search(r"^site_url:\s*['\"]?([^'\"\s#]+)", text, re.M)
-        return m.group(1) if m else ""
-    return ""
+    try:
+        text = _MKDOCS.read_text(encoding="utf-8")
+    except OSError:
+        return ""
+    return _site_url_of(text, os.environ)
 
 
 def _baked() -> str | None:

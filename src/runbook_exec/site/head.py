@@ -115,15 +115,47 @@ def twin_urls(page_url: str, locale: str | None, others: list[str]) -> dict[str 
     return urls
 
 
-def hreflang_links(urls: dict[str | None, str], default_locale: str, site_url: str) -> str:
-    """``<link rel="alternate " hreflang>`` lines for every language and ``x-default``."""
-    base = site_url.rstrip("/") + "/"
+def root_prefix(page_url: str) -> str:
+    """The relative way from a page (MkDocs' ``page.url``, ``en/errors/x/``) to the site root."""
+    depth = len([part for part in page_url.split("/") if part])
+    return "../" * depth if depth else "./"
+
+
+def hreflang_links(
+    urls: dict[str | None, str], default_locale: str, site_url: str | None, page_url: str = ""
+) -> str:
+    """``<link rel="alternate " hreflang>`` lines for every language and ``x-default``.
+
+    Absolute under ``site_url``; without one (a build that does not know where it will be
+    published), relative to the page at ``page_url``.
+    """
+    base = site_url.rstrip("/") + "/" if site_url else root_prefix(page_url)
     lines = []
     for locale, url in [*urls.items(), ("x-default", urls[None])]:
         lang = default_locale if locale is None else locale
         href = escape_attribute(base + url)
         lines.append(f'    <link rel="alternate " hreflang="{lang}" href="{href}">\n')
     return "".join(lines)
+
+
+ADDRESS_MARK = "<handbook>/"
+"""Written in a page's Markdown where the handbook's own address goes (the links of a "copy
+as an issue comment" block): the configured ``site_url`` at build time, else
+``assets/page-address.js`` fills it in the reader's browser from the address the page was
+opened at, and a reader without JavaScript sees the mark."""
+
+
+def root_meta(page_url: str) -> str:
+    """The ``<meta name="handbook-root">`` that tells ``assets/page-address.js`` where the
+    site root is, relative to the page at ``page_url``."""
+    return f'    <meta name="handbook-root" content="{root_prefix(page_url)}">\n'
+
+
+def fill_addresses(markdown: str, site_url: str | None) -> str:
+    """``markdown`` with every :data:`ADDRESS_MARK` replaced by ``site_url`` (when set)."""
+    if not site_url:
+        return markdown
+    return markdown.replace(ADDRESS_MARK, site_url.rstrip("/") + "/")
 
 
 def insert_in_head(html: str, snippet: str) -> str:

@@ -10,7 +10,10 @@
    fetch ``<page>/sitemap.xml`` (mkdocs-material#6582); they are removed. The language
    switcher's links stay and lead to the same page in the other language.
 3. **Head of each page.** Its own, escaped meta description, and ``hreflang`` alternates
-   to its twin that Material does not fetch sitemaps for (:mod:`runbook_exec.site.head`).
+   to its twin that Material does not fetch sitemaps for (:mod:`runbook_exec.site.head`);
+   absolute under ``site_url``, relative when the build does not know its address.
+4. **The handbook's own address** in page text (:data:`~runbook_exec.site.head.ADDRESS_MARK`)
+   is ``site_url`` when one is configured; otherwise the reader's browser fills it in.
 
 List it after ``i18n`` in ``mkdocs.yml``. The text transformations live in
 :mod:`runbook_exec.site.search_index`.
@@ -32,8 +35,10 @@ from mkdocs.utils.templates import TemplateContext
 from runbook_exec.site.head import (
     describe,
     escape_attribute,
+    fill_addresses,
     hreflang_links,
     insert_in_head,
+    root_meta,
     twin_urls,
 )
 from runbook_exec.site.search_index import (
@@ -72,6 +77,11 @@ def _default_locale(i18n: Any) -> str:
 
 
 class TidyPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call]  # untyped mkdocs
+    def on_page_markdown(
+        self, markdown: str, /, *, page: Page, config: MkDocsConfig, files: Any
+    ) -> str:
+        return fill_addresses(markdown, config.site_url)
+
     def on_page_context(
         self, context: TemplateContext, /, *, page: Page, config: MkDocsConfig, nav: Navigation
     ) -> TemplateContext:
@@ -86,11 +96,12 @@ class TidyPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call]  # untyp
         i18n = _i18n_plugin(config)
         others = _other_locales(i18n)
         locale = language_of(page.url, others)
-        if config.site_url:
-            links = hreflang_links(
-                twin_urls(page.url, locale, others), _default_locale(i18n), config.site_url
-            )
-            output = insert_in_head(output, links)
+        links = hreflang_links(
+            twin_urls(page.url, locale, others), _default_locale(i18n), config.site_url, page.url
+        )
+        output = insert_in_head(output, links)
+        if not config.site_url:
+            output = insert_in_head(output, root_meta(page.url))
         if locale is None:
             return output
         try:
