@@ -171,8 +171,10 @@ CASES = [
         "kind v0.33.0 CLI: loaded",
         "node of kind v0.27.0: containerd config dump says version = 3",
         "kind v0.20.0 CLI: ERROR: failed to detect containerd snapshotter",
+        "kind v0.31.0 CLI: loaded\n    kind v0.33.0 CLI: loaded\n"
         "node of kind v0.33.0: containerd config dump says version = 4",
         "kind v0.20.0 CLI: ERROR: failed to detect containerd snapshotter",
+        "kind v0.31.0 CLI: ERROR: unknown containerd config version: 4 (supported versions: 2 and 3)",
         "kind v0.33.0 CLI: loaded",
     ]),
     ("fix-kind-build-node-image", [

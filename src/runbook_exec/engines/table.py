@@ -199,6 +199,14 @@ ENGINES: tuple[EngineSpec, ...] = (
         go_source="kind .go-version at v0.20.0",
     ),
     EngineSpec(
+        # the last release that reads only containerd config versions 2 and 3
+        # (pkg/cluster/nodeutils/util.go); v0.32.0 added 4, which containerd 2.3 writes
+        name="kind-0.31.0", kind="kind", version="0.31.0",
+        module="sigs.k8s.io/kind", module_version="v0.31.0", go="1.25.5",
+        binaries={"kind": "sigs.k8s.io/kind"},
+        go_source="kind .go-version at v0.31.0",
+    ),
+    EngineSpec(
         name="kind-0.33.0", kind="kind", version="0.33.0",
         module="sigs.k8s.io/kind", module_version="v0.33.0", go="1.26.7",
         binaries={"kind": "sigs.k8s.io/kind"},

@@ -34,7 +34,7 @@ from .engine import Engine
 CLUSTER_LABEL = "io.x-k8s.kind.cluster"
 ROLE_LABEL = "io.x-k8s.kind.role"
 CRICTL = "crictl-1.36.0"
-KIND_CLI = {"v0.20.0": "kind-0.20.0", "v0.33.0": "kind-0.33.0"}
+KIND_CLI = {"v0.20.0": "kind-0.20.0", "v0.31.0": "kind-0.31.0", "v0.33.0": "kind-0.33.0"}
 
 # kind's images/base/files/etc/containerd/config.toml, the parts an import reads (v2 layout;
 # containerd 2.x migrates it and `containerd config dump` prints version 3, as on kind >= v0.27)
