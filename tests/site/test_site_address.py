@@ -84,6 +84,7 @@ def test_local_build_writes_no_address_and_tells_the_script_where_the_root_is(
         assert f'<meta name="handbook-root" content="{"../" * depth or "./"}">' in html, page
     comment = (built_site / "en" / "errors" / "wrong-diff-id" / "index.html").read_text("utf-8")
     assert "&lt;handbook&gt;" in comment
+    assert not list(built_site.glob("sitemap.xml*"))  # it could only list "None…" addresses
 
 
 def test_published_build_writes_both_addresses(published_site: Path) -> None:
@@ -96,3 +97,5 @@ def test_published_build_writes_both_addresses(published_site: Path) -> None:
     comment = (published_site / "en" / "errors" / "wrong-diff-id" / "index.html").read_text("utf-8")
     assert f"{PUBLISHED_SITE_URL}en/errors/wrong-diff-id/" in comment
     assert f"{PUBLISHED_SITE_URL}errors/wrong-diff-id/" in comment
+    locs = re.findall(r"<loc>([^<]*)</loc>", (published_site / "sitemap.xml").read_text("utf-8"))
+    assert len(locs) > 40 and all(loc.startswith(PUBLISHED_SITE_URL) for loc in locs), locs[:3]

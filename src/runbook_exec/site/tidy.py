@@ -13,7 +13,8 @@
    to its twin that Material does not fetch sitemaps for (:mod:`runbook_exec.site.head`);
    absolute under ``site_url``, relative when the build does not know its address.
 4. **The handbook's own address** in page text (:data:`~runbook_exec.site.head.ADDRESS_MARK`)
-   is ``site_url`` when one is configured; otherwise the reader's browser fills it in.
+   is ``site_url`` when one is configured; otherwise the reader's browser fills it in,
+   and no sitemap is written (it could only list "None…" addresses).
 
 List it after ``i18n`` in ``mkdocs.yml``. The text transformations live in
 :mod:`runbook_exec.site.search_index`.
@@ -117,6 +118,10 @@ class TidyPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call]  # untyp
         if getattr(i18n, "building", False):
             return  # inside i18n's build of another language: the merged index comes later
         site = Path(config.site_dir)
+        if not config.site_url:
+            # a sitemap lists absolute addresses only; without one MkDocs writes "None…"
+            for name in ("sitemap.xml", "sitemap.xml.gz"):
+                (site / name).unlink(missing_ok=True)
         merged = site / index_path(None)
         if not merged.is_file():
             return  # search plugin disabled
