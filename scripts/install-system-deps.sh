@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs, with apt, the real parts the lab and the tests drive: containerd + ctr, dockerd,
 # skopeo, podman, buildah and umoci (the doctor's differential suite), Chromium (+ driver), GNU time (benchmarks) and
-# npm (fetches the site's one vendored browser asset) and a CJK font (browser screenshots).
+# npm (fetches the site's one vendored browser asset), a CJK font (browser screenshots), and
+# mmdebstrap + apt-utils (the apt runbook's Debian chroot and its local apt repository).
 #
 # Idempotent: packages already installed are left alone and apt is not called.
 # Never (re)starts, reconfigures or stops a system containerd/dockerd: while it installs,
@@ -35,6 +36,8 @@ REQUIRED=(
   "libseccomp-dev:/usr/lib/x86_64-linux-gnu/libseccomp.a"
   "pkg-config:pkg-config"
   "fonts-wqy-microhei:/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
+  "mmdebstrap:mmdebstrap"
+  "apt-utils:apt-ftparchive"
 )
 # Tests add a package name here to exercise the failure path.
 for extra in ${RUNBOOK_EXTRA_PACKAGES:-}; do REQUIRED+=("$extra:/nonexistent/$extra"); done
@@ -52,7 +55,7 @@ for entry in "${REQUIRED[@]}"; do
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
-  say "all system parts present (containerd, ctr, dockerd, skopeo, podman, buildah, umoci, chromium, chromedriver, time, npm, CJK font)"
+  say "all system parts present (containerd, ctr, dockerd, skopeo, podman, buildah, umoci, chromium, chromedriver, time, npm, CJK font, mmdebstrap, apt-ftparchive)"
   exit 0
 fi
 

@@ -18,6 +18,7 @@ a private dockerd; both live in a temp dir and are removed on ``close()``. Live
 (``RUNBOOK_TARGET=live`` and a kind cluster): the user's Docker and kind node.
 """
 
+from .aptlab import AptRepo, DebianChroot, StandIn, deb_version, docker_repo
 from .engine import BuiltImage, Engine
 from .kindnode import KindCluster, pause_program
 from .kubelet import Event
@@ -27,8 +28,10 @@ from .results import CheckRecord, ImageRecord, ImportResult, KubeletView
 from .scratch import Workspace, sweep_dead_runs, workspace
 
 __all__ = [
+    "AptRepo",
     "BuiltImage",
     "CheckRecord",
+    "DebianChroot",
     "Engine",
     "ImageRecord",
     "Event",
@@ -38,9 +41,12 @@ __all__ = [
     "LiveEngine",
     "LiveNode",
     "Node",
+    "StandIn",
     "Target",
     "Workspace",
     "choose_target",
+    "deb_version",
+    "docker_repo",
     "open_target",
     "pause_program",
     "sweep_dead_runs",
