@@ -212,8 +212,8 @@ assert "Docker version 24.0.7," in versions()
 # %%
 sh("apt-get install -y --only-upgrade docker-ce docker-ce-cli containerd.io")
 assert "Docker version 24.0.7," in versions()
-sh("rm /etc/apt/preferences.d/docker-ce")
-sh("""apt-mark unhold docker-ce docker-ce-cli
+sh("""rm -f /etc/apt/preferences.d/docker-ce
+apt-mark unhold docker-ce docker-ce-cli
 apt-get update
 apt-get install -y --only-upgrade docker-ce docker-ce-cli containerd.io""")
 assert "Docker version 29.8.1," in versions()
