@@ -111,6 +111,7 @@ def versions() -> str:
 
 # %%
 print(chroot.add_repo(repo), "  # /etc/apt/sources.list.d/docker.list")
+sh("apt-get --version | head -1")
 sh("apt-get update")
 sh("apt-cache madison docker-ce")
 

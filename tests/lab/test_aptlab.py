@@ -4,7 +4,10 @@ clear errors when the mirror or a tool is missing (no traceback, what to do)."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -67,6 +70,7 @@ def test_missing_mmdebstrap_names_the_package(monkeypatch: pytest.MonkeyPatch,
         aptlab.debian_tarball()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(os.geteuid() != 0, reason="mmdebstrap --mode=root needs root")
 def test_unreachable_mirror_fails_clearly_and_leaves_no_partial(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -80,6 +84,7 @@ def test_unreachable_mirror_fails_clearly_and_leaves_no_partial(
     assert not list((tmp_path / "engines" / "lab").iterdir())  # no partial tarball left
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(os.geteuid() != 0, reason="the chroot needs root")
 def test_chroot_runs_apt_and_close_removes_it_without_mounts_left() -> None:
     from runbook_exec.mounts import mounts_under
@@ -96,3 +101,54 @@ def test_chroot_runs_apt_and_close_removes_it_without_mounts_left() -> None:
         with pytest.raises(LabError, match="exited with status 3"):
             chroot.run("exit 3")
     assert not where.exists() and not mounts_under(where)
+
+
+_SIGNALLED = """
+import sys
+from runbook_exec.lab import DebianChroot, workspace
+scratch = workspace("apt-signal")
+with DebianChroot() as chroot:
+    print(chroot.dir, flush=True)
+    chroot.run("sleep 120", echo=False)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.geteuid() != 0, reason="the chroot needs root")
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signalled_run_leaves_no_chroot_process_or_mount(sig: int, tmp_path: Path) -> None:
+    """SIGINT: the run removes its chroot itself. SIGTERM (no cleanup in the dying process):
+    the chroot's mounts live in its commands' own namespaces, and the next lab start sweeps the
+    directory and whatever still runs in it."""
+    from runbook_exec.lab import sweep_dead_runs
+    from runbook_exec.lab.scratch import processes_using
+    from runbook_exec.mounts import mounts_under
+
+    if not list(aptlab.lab_cache().glob("debian-bookworm-apt-*.tar")):
+        pytest.skip("no cached Debian tarball yet: run `runbook-exec run runbooks/apt-pin.py`")
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    run = subprocess.Popen([sys.executable, "-c", _SIGNALLED], env=env, text=True,
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        assert run.stdout is not None
+        where = Path(run.stdout.readline().strip())
+        deadline = time.monotonic() + 30
+        while not any(b"sleep" in (Path(f"/proc/{p}/cmdline").read_bytes())
+                      for p in processes_using([where]) if Path(f"/proc/{p}").exists()):
+            assert time.monotonic() < deadline, "the chroot command never started"
+            time.sleep(0.1)
+        run.send_signal(sig)
+        run.wait(timeout=30)
+    finally:
+        run.kill()
+        run.communicate()
+    assert not mounts_under(where)
+    if sig == signal.SIGTERM:
+        assert where.exists()  # nobody cleaned up: the sweep's job
+        sweep_dead_runs(tmp_path)
+    deadline = time.monotonic() + 10
+    while processes_using([where]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not processes_using([where])
+    assert not where.exists()
+    assert not list(tmp_path.iterdir())

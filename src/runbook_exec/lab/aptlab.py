@@ -331,6 +331,10 @@ class DebianChroot(Closing):
                      timeout=300, echo=False)
             # Only the stand-in repository: no Debian mirror is needed after the first run.
             (self.root / "etc/apt/sources.list").unlink(missing_ok=True)
+            # A throwaway system needs no fsync after every unpacked file (some 200 MB per
+            # install here); dpkg's output and apt's choices stay the same.
+            (self.root / "etc/dpkg/dpkg.cfg.d/unsafe-io").write_text("force-unsafe-io\n",
+                                                                    encoding="utf-8")
         except BaseException:
             self.close()
             raise
