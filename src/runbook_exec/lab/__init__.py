@@ -13,6 +13,9 @@
 Every runbook first enters its own scratch directory, ``workspace("<runbook name>")``, under
 the lab's temp root; each lab start sweeps what dead runs left there.
 
+The apt pages' commands run in a throwaway Debian 12 chroot instead (:class:`DebianChroot`,
+with :func:`docker_repo`'s stand-in docker-ce packages that carry the real binaries).
+
 Sandbox (default): :class:`Node` is a private containerd with the CRI plugin, :class:`Engine`
 a private dockerd; both live in a temp dir and are removed on ``close()``. Live
 (``RUNBOOK_TARGET=live`` and a kind cluster): the user's Docker and kind node.
