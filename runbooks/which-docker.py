@@ -49,6 +49,7 @@ scratch = workspace("which-docker")  # this run's own dir under the lab's temp r
 QUESTIONS = {
     "version": ("version", "--format", "{{.Server.Version}}"),
     "platform": ("version", "--format", "{{.Server.Platform.Name}}"),
+    "os": ("info", "-f", "{{.OperatingSystem}}"),
     "driver_status": ("info", "-f", "{{.DriverStatus}}"),
     "driver": ("info", "-f", "{{json .Driver}}"),
     "context": ("context", "show"),
