@@ -93,7 +93,10 @@ INVALID_TAR = "ctr: archive/tar: invalid tar header"
 BETAS = ("25.0.0-beta.1", "25.0.0-beta.2", "25.0.0-beta.3", "25.0.0-rc.1")
 GA = ("25.0.0",)
 DIGEST_SAVE = ("25.0.0", "25.0.1", "25.0.2")
-CONTAINERD_STORE = ("29.x with the containerd image store", "Docker Desktop >= 4.34")
+# the store decides, not the release: Docker Desktop >= 4.34.0 (fresh installs), Colima >= 0.8.3
+# and Rancher Desktop >= 1.21 (moby) turn it on by default; docs/which-docker.md has the sources
+CONTAINERD_STORE = ("29.x with the containerd image store",
+                    "Docker Desktop, Colima, OrbStack or Rancher Desktop with that store")
 
 
 class Code(str, Enum):  # noqa: UP042 (StrEnum is 3.11; the download runs on 3.9)
