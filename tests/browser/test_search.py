@@ -35,6 +35,11 @@ QUERIES = [
     pytest.param("en", "GitHub Actions", "fixes/ci.md", id="en-github-actions"),
     pytest.param("zh", "GitHub Actions", "fixes/ci.md", id="zh-github-actions"),
     pytest.param("zh", "按摘要引用", "digest-references.md", id="zh-by-digest"),
+    # the page for readers on a desktop product, who ask which store they run
+    pytest.param("en", "OrbStack", "which-docker.md", id="en-orbstack"),
+    pytest.param("zh", "Colima", "which-docker.md", id="zh-colima"),
+    pytest.param("en", "Rancher Desktop image store", "which-docker.md", id="en-rancher"),
+    pytest.param("zh", "Rancher Desktop", "which-docker.md", id="zh-rancher"),
     pytest.param("en", "references by digest", "digest-references.md", id="en-by-digest"),
     pytest.param("en", "attestation manifests", "multi-platform.md", id="en-attestation"),
     pytest.param("zh", "来源证明", "multi-platform.md", id="zh-attestation"),
