@@ -236,7 +236,8 @@ ax.plot(list(model), list(model.values()), "o--", color="tab:blue", ms=5,
 ax.plot(list(go_measured), list(go_measured.values()), "x", color="tab:green", ms=9, mew=2,
         label=f"real Go 1.21.6 maps, tools/gomap ({TRIALS} per n)")
 fractions = {n: hits / k for n, (hits, k) in measured.items()}
-bars = [(fractions[n] - lo, hi - fractions[n])
+# at 0/k or k/k the interval's far end equals the fraction up to rounding: never below 0
+bars = [(max(0.0, fractions[n] - lo), max(0.0, hi - fractions[n]))
         for n, (lo, hi) in ((n, wilson(h, k, Z99)) for n, (h, k) in measured.items())]
 ax.errorbar(list(fractions), list(fractions.values()), yerr=list(zip(*bars, strict=True)), fmt="s",
             color="tab:red", ms=10, mfc="none", mew=2, capsize=4,
