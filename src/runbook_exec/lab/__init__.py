@@ -17,7 +17,9 @@ The apt pages' commands run in a throwaway Debian 12 chroot instead (:class:`Deb
 with :func:`docker_repo`'s stand-in docker-ce packages that carry the real binaries).
 
 Sandbox (default): :class:`Node` is a private containerd with the CRI plugin, :class:`Engine`
-a private dockerd; both live in a temp dir and are removed on ``close()``. Live
+a private dockerd; both live in a temp dir and are removed on ``close()``. :class:`Podman` is
+Debian's podman (buildah, skopeo) on a private store, :class:`PodmanKindCluster` kind nodes
+run by it for the real kind CLI's podman provider. Live
 (``RUNBOOK_TARGET=live`` and a kind cluster): the user's Docker and kind node.
 """
 
@@ -27,6 +29,7 @@ from .kindnode import KindCluster, pause_program
 from .kubelet import Event
 from .live import LiveEngine, LiveNode, Target, choose_target, open_target
 from .node import Node
+from .podman import Podman, PodmanKindCluster
 from .results import CheckRecord, ImageRecord, ImportResult, KubeletView
 from .scratch import Workspace, sweep_dead_runs, workspace
 
@@ -44,6 +47,8 @@ __all__ = [
     "LiveEngine",
     "LiveNode",
     "Node",
+    "Podman",
+    "PodmanKindCluster",
     "StandIn",
     "Target",
     "Workspace",
