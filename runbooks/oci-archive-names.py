@@ -9,11 +9,12 @@
 # %% [markdown] lang="zh"
 # # OCI 归档导入后叫什么名字
 #
-# **演示什么**：`kind load image-archive` 导入 OCI 归档时，节点的 containerd 从 `index.json` 的注解里取
-# 镜像名：先看 `io.containerd.image.name`，没有再看 `org.opencontainers.image.ref.name`。这里用 podman、
-# skopeo、buildah 和 `ctr images export` 写出同一个镜像的 OCI 归档，列出各自写进 `index.json` 的注解，
-# 再用真实的 kind CLI 导入 kind v0.20.0 和 v0.33.0 的节点（containerd 1.7.1 和 2.3.4），看节点记下的
-# 名字，以及 CRI（也就是 kubelet）用这个名字能不能找到镜像。
+# **演示什么**：`kind load image-archive` 导入 OCI 归档时，节点的 containerd 从 `index.json`
+# 的注解里取镜像名：先看 `io.containerd.image.name`，没有再看
+# `org.opencontainers.image.ref.name`。这里用 podman、skopeo、buildah 和 `ctr images export`
+# 写出同一个镜像的 OCI 归档，列出各自写进 `index.json` 的注解，再用真实的 kind CLI 导入
+# kind v0.20.0 和 v0.33.0 的节点（containerd 1.7.1 和 2.3.4），看节点记下的名字，以及 CRI
+# （也就是 kubelet）用这个名字能不能找到镜像。
 #
 # **需要**：root；Debian 12 的 podman 4.3.1、skopeo 1.9.3、buildah 1.28.2（私有存储）；由 podman
 # 运行的 kind 节点容器（containerd 和 crictl 从源码构建）；kind v0.20.0 和 v0.33.0 CLI。
@@ -71,9 +72,10 @@ def annotations(path: str) -> list[dict[str, str]]:
 # %% [markdown] lang="zh"
 # ## 各工具写进 `index.json` 的注解 { #annotations }
 #
-# skopeo 和 buildah 的 `oci-archive:文件:名字` 里的名字原样写进 `org.opencontainers.image.ref.name`，
-# 可以是完整名字、短名字，也可以只是一个标签；不写名字就没有注解。podman 写的是它自己的完整名字
-# （`localhost/…`）。`ctr images export` 两个注解都写：完整名字和单独的标签。
+# skopeo 和 buildah 的 `oci-archive:文件:名字` 里的名字原样写进
+# `org.opencontainers.image.ref.name`，可以是完整名字、短名字，也可以只是一个标签；不写名字就
+# 没有注解。podman 写的是它自己的完整名字（`localhost/…`）。`ctr images export` 两个注解都写：
+# 完整名字和单独的标签。
 
 # %% [markdown] lang="en"
 # ## The annotations each tool writes into `index.json` { #annotations }
@@ -114,10 +116,10 @@ assert written["skopeo-none"] == [{}] and written["buildah-none"] == [{}]
 # ## 导入每个归档，看节点记下的名字 { #names }
 #
 # 每个 kind 版本一个单节点集群。先从节点自己导出一份 `ctr images export` 的归档，然后逐个
-# `kind load image-archive`；每次导入之后列出新记录，再删掉它们（`ctr images rm`），让下一个归档从干净
-# 的状态开始。CRI 插件自己加的 `sha256:<镜像 ID>` 记录不列出。对每个记下的名字，`crictl inspecti`
-# 问节点的 CRI 插件：一次按记下的名字原样问，一次按 Pod 的 `image:` 写同一个名字时 kubelet
-# 会问的完整形式（补上 `docker.io/`）。
+# `kind load image-archive`；每次导入之后列出新记录，再删掉它们（`ctr images rm`），让下一个
+# 归档从干净的状态开始。CRI 插件自己加的 `sha256:<镜像 ID>` 记录不列出。对每个记下的名字，
+# `crictl inspecti` 问节点的 CRI 插件：一次按记下的名字原样问，一次按 Pod 的 `image:` 写同一个
+# 名字时 kubelet 会问的完整形式（补上 `docker.io/`）。
 
 # %% [markdown] lang="en"
 # ## Import each archive, look at the names the node records { #names }
@@ -224,7 +226,9 @@ with PodmanKindCluster(podman, kind="v0.33.0") as cluster:
     node = cluster.nodes[0]
     with proc.quiet():
         cluster.kind_cmd("load", "image-archive", "skopeo-short.tar")
-    before = found(cluster, "demo/oci:3")
+    asked = cluster.node_exec(node, "crictl", "inspecti", "demo/oci:3")
+    print(asked.stderr.strip())
+    before = asked.ok
     cluster.node_exec(node, "ctr", "-n", "k8s.io", "images", "tag", "demo/oci:3",
                       "docker.io/demo/oci:3")
     after = cluster.node_exec(node, "crictl", "inspecti", "demo/oci:3")
@@ -233,19 +237,22 @@ with PodmanKindCluster(podman, kind="v0.33.0") as cluster:
     print("repoTags:", json.loads(after.stdout)["status"]["repoTags"] if after.ok else "-")
 
 # %%
-assert not before and after.ok
+assert not before and 'msg="no such image \\"demo/oci:3\\" present"' in asked.stderr
+assert after.ok
 
 # %% [markdown] lang="zh"
 # ## 结论 { #conclusion }
 #
 # - 两个 containerd 的规则一样：有 `io.containerd.image.name` 用它；否则用
 #   `org.opencontainers.image.ref.name`，其中含 `/`、`:` 或 `@` 的原样使用（不补 `docker.io/`），
-#   只是一个标签的拼成 `import-<日期>:<标签>`；都没有就只剩 `--digests` 的 `import-<日期>@sha256:…`；
+#   只是一个标签的拼成 `import-<日期>:<标签>`；都没有，就只剩 `--digests` 生成的
+#   `import-<日期>@sha256:…`；
 # - 原样使用的短名字（`demo/oci:3`）和 `import-…` 名字，CRI 按任何写法都找不到：Pod 写
 #   `image: demo/oci:3` 时 kubelet 会去拉取。只有完整名字（`docker.io/library/demo-oci:2`、
 #   `localhost/demo/oci:1`）能直接用；
-# - 所以写 OCI 归档时给完整名字：`skopeo copy … oci-archive:out.tar:docker.io/library/NAME:TAG`；已经
-#   导入的，在节点上 `ctr -n k8s.io images tag 短名字 docker.io/完整名字`。
+# - 所以写 OCI 归档时给完整名字：
+#   `skopeo copy … oci-archive:out.tar:docker.io/library/NAME:TAG`；已经导入的，在节点上
+#   `ctr -n k8s.io images tag 短名字 docker.io/完整名字`。
 
 # %% [markdown] lang="en"
 # ## Conclusion { #conclusion }
@@ -257,8 +264,9 @@ assert not before and after.ok
 # - a short name used as is (`demo/oci:3`) and an `import-…` name are found by CRI under no
 #   spelling: a Pod with `image: demo/oci:3` makes the kubelet pull. Only full names
 #   (`docker.io/library/demo-oci:2`, `localhost/demo/oci:1`) work directly;
-# - so give an OCI archive a full name: `skopeo copy … oci-archive:out.tar:docker.io/library/NAME:TAG`;
-#   for one already imported, `ctr -n k8s.io images tag SHORT docker.io/FULL` on the node.
+# - so give an OCI archive a full name:
+#   `skopeo copy … oci-archive:out.tar:docker.io/library/NAME:TAG`; for one already imported,
+#   `ctr -n k8s.io images tag SHORT docker.io/FULL` on the node.
 
 # %%
 podman.close()

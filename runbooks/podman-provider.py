@@ -15,8 +15,8 @@
 # 同时看 podman 写出的两种归档格式，以及节点的 containerd 给镜像记下的名字。
 #
 # **需要**：root；Debian 12 的 podman 4.3.1（私有的 vfs 存储，放在本次运行自己的临时目录里，不碰你的
-# 镜像和容器）；由 podman 运行的 kind v0.20.0 和 v0.33.0 节点容器（containerd 1.7.1 和 2.3.4、crictl，
-# 都从源码构建）。PATH 里只有 podman、buildah、skopeo，没有 docker。
+# 镜像和容器）；由 podman 运行的 kind v0.20.0 和 v0.33.0 节点容器（containerd 1.7.1 和
+# 2.3.4、crictl，都从源码构建）。PATH 里只有 podman、buildah、skopeo，没有 docker。
 #
 # **你会看到**：两种归档里有哪些文件；每个 kind 版本对每种加载方式的输出；节点上
 # `ctr -n k8s.io images ls` 和 `crictl images` 列出的名字；双节点集群从管道读归档时的失败；
@@ -77,9 +77,9 @@ def member_json(path: str, name: str) -> object:
 # ## podman 写出的归档 { #archives }
 #
 # `podman save` 默认写 `docker-archive`：Docker 25 之前的老格式，只有 `manifest.json`，没有
-# `index.json` 和 `oci-layout`，层文件按 v1 ID 放在各自目录里。`--format oci-archive` 写 OCI 镜像布局，
-# 名字放在 `index.json` 的 `org.opencontainers.image.ref.name` 注解里。`-m`（`--multi-image-archive`）
-# 把几个镜像放进一个归档，podman 4.3.1 只允许 `docker-archive`。
+# `index.json` 和 `oci-layout`，层文件按 v1 ID 放在各自目录里。`--format oci-archive` 写 OCI
+# 镜像布局，名字放在 `index.json` 的 `org.opencontainers.image.ref.name` 注解里。
+# `-m`（`--multi-image-archive`）把几个镜像放进一个归档，podman 4.3.1 只允许 `docker-archive`。
 
 # %% [markdown] lang="en"
 # ## The archives podman writes { #archives }
@@ -120,7 +120,8 @@ assert any(n.endswith("/layer.tar") for n in names)
 assert {"index.json", "oci-layout"} <= set(oci_names) and "manifest.json" not in oci_names
 assert index["manifests"][0]["annotations"] == {
     "org.opencontainers.image.ref.name": "localhost/demo/podman:1"}
-assert [e["RepoTags"] for e in multi] == [["localhost/demo/podman:1"], ["localhost/demo/podman-b:1"]]
+assert [e["RepoTags"] for e in multi] == [["localhost/demo/podman:1"],
+                                         ["localhost/demo/podman-b:1"]]
 assert not refused.ok and "only docker-archive" in refused.output
 
 # %% [markdown] lang="zh"
@@ -262,8 +263,8 @@ assert "docker.io/demo/podman-c:1" not in alias_ls.stdout
 #
 # - 没有 docker 时，kind v0.20.0 和 v0.33.0 的 `kind load docker-image` 都报
 #   `ERROR: image: "…" not present locally`，和节点、provider 无关；
-# - `kind load image-archive -` 在两个版本里都报 `ERROR: stat -: no such file or directory`：kind 不从
-#   标准输入读归档；
+# - `kind load image-archive -` 在两个版本里都报
+#   `ERROR: stat -: no such file or directory`：kind 不从标准输入读归档；
 # - `podman save -o FILE` 之后 `kind load image-archive FILE` 在两个版本、两种 containerd 上都成功，
 #   `docker-archive`（默认，老格式）、`oci-archive` 和 `-m` 多镜像归档都行；管道接 `/dev/stdin` 只在
 #   单节点集群上可用；

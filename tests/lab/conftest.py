@@ -16,6 +16,7 @@ import pytest
 from runbook_exec.lab import Engine, Node
 from runbook_exec.lab._containerd import OWNER_FILE
 from runbook_exec.lab.engine import SHORT_EXEC_PREFIX
+from runbook_exec.lab.podman import PREFIX as PODMAN_PREFIX
 from runbook_exec.mounts import mounts_under
 
 LAB_PREFIXES = ("runbook-node-", "runbook-engine-")
@@ -27,6 +28,7 @@ def lab_dirs() -> list[Path]:
     found = []
     places = [(Path(tempfile.gettempdir()), prefix) for prefix in LAB_PREFIXES]
     places.append((Path("/tmp"), SHORT_EXEC_PREFIX))  # dockerd's exec root under a deep $TMPDIR
+    places.append((Path("/tmp"), PODMAN_PREFIX))  # podman's store (short runroot path)
     for parent, prefix in places:
         for path in parent.glob(prefix + "*"):
             try:
