@@ -213,19 +213,23 @@ for kind in KINDS:
 # %% [markdown] lang="zh"
 # ## 补救：在节点上打上完整名字 { #retag }
 #
+# `crictl images` 把记录 `demo/oci:3` 显示成 `docker.io/demo/oci`，看上去没问题，按名字却查不到。
 # 记下的名字不完整时，在节点上用 `ctr images tag` 补一个完整名字，Pod 写短名字也就能找到了。
 
 # %% [markdown] lang="en"
 # ## The remedy: tag the full name on the node { #retag }
 #
-# Where the recorded name is incomplete, `ctr images tag` on the node adds the full name, and a Pod
-# spec with the short name then finds the image.
+# `crictl images` shows the record `demo/oci:3` as `docker.io/demo/oci`, which looks fine, yet a
+# lookup by name finds nothing. Where the recorded name is incomplete, `ctr images tag` on the node
+# adds the full name, and a Pod spec with the short name then finds the image.
 
 # %%
 with PodmanKindCluster(podman, kind="v0.33.0") as cluster:
     node = cluster.nodes[0]
     with proc.quiet():
         cluster.kind_cmd("load", "image-archive", "skopeo-short.tar")
+    listed = cluster.node_exec(node, "crictl", "images")
+    print(listed.stdout.rstrip())
     asked = cluster.node_exec(node, "crictl", "inspecti", "demo/oci:3")
     print(asked.stderr.strip())
     before = asked.ok
@@ -239,6 +243,7 @@ with PodmanKindCluster(podman, kind="v0.33.0") as cluster:
 # %%
 assert not before and 'msg="no such image \\"demo/oci:3\\" present"' in asked.stderr
 assert after.ok
+assert ["docker.io/demo/oci", "3"] in [line.split()[:2] for line in listed.stdout.splitlines()]
 
 # %% [markdown] lang="zh"
 # ## 结论 { #conclusion }

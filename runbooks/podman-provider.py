@@ -130,7 +130,8 @@ assert not refused.ok and "only docker-archive" in refused.output
 # 单节点集群，kind CLI 和节点属于同一个 kind 版本。`kind load docker-image` 在列出节点之前先执行
 # `docker image inspect`，PATH 里没有 docker 就直接报 `not present locally`；`kind load
 # image-archive -` 把 `-` 当作文件名去 `stat`；`/dev/stdin` 能用，因为它确实是一个能打开的路径。
-# 每次加载之后列出节点记下的名字。
+# 加载之后列出节点记下的名字，再用 `crictl inspecti`（kubelet 用的同一个 CRI 调用）按完整名字和
+# 短名字各查一次。
 
 # %% [markdown] lang="en"
 # ## Each way of loading, each kind release { #load }
@@ -138,12 +139,14 @@ assert not refused.ok and "only docker-archive" in refused.output
 # One-node clusters, kind CLI and node of the same release. `kind load docker-image` runs
 # `docker image inspect` before it lists any node, so with no docker on PATH it stops at
 # `not present locally`; `kind load image-archive -` passes `-` to `stat` as a file name;
-# `/dev/stdin` works, being a path that opens. After the loads, the names the node recorded.
+# `/dev/stdin` works, being a path that opens. After the loads, the names the node recorded, and
+# `crictl inspecti` (the CRI call the kubelet makes) by the full name and by the short one.
 
 # %%
 outcome: dict[tuple[str, str], str] = {}
 recorded: dict[str, list[str]] = {}
 cri: dict[str, str] = {}
+by_name: dict[tuple[str, str], bool] = {}
 
 
 def last_line(result: proc.Result) -> str:
@@ -174,6 +177,10 @@ for kind in KINDS:
         images = cluster.node_exec(node, "crictl", "images")
         print(images.stdout.rstrip())
         cri[kind] = images.stdout
+        for ref in ("localhost/demo/podman:1", "demo/podman:1"):
+            asked = cluster.node_exec(node, "crictl", "inspecti", ref)
+            print("found" if asked.ok else asked.stderr.strip().rpartition("level=")[2])
+            by_name[(kind, ref)] = asked.ok
 
 # %%
 for kind in KINDS:
@@ -187,6 +194,8 @@ for kind in KINDS:
         assert outcome[(kind, way)] == "loaded", (kind, way)
     assert {"localhost/demo/podman:1", "localhost/demo/podman-b:1"} <= set(recorded[kind])
     assert "docker.io/" not in " ".join(recorded[kind])
+    assert by_name[(kind, "localhost/demo/podman:1")]
+    assert not by_name[(kind, "demo/podman:1")]
     assert ["localhost/demo/podman", "1"] in [line.split()[:2] for line in cri[kind].splitlines()]
 
 # %% [markdown] lang="zh"
