@@ -89,6 +89,25 @@ def test_store_is_private_and_removed_on_close() -> None:
 @pytest.mark.daemons
 @needs_root
 @needs_podman
+def test_store_ignores_the_callers_docker_config_and_remote(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # a live target's DOCKER_CONFIG without config.json made podman 4.3 fail
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "no-such-config"))
+    monkeypatch.setenv("CONTAINER_HOST", "unix:///nonexistent/podman.sock")
+    with Podman() as podman:
+        env = podman.env()
+        assert "DOCKER_CONFIG" not in env and "CONTAINER_HOST" not in env
+        assert Path(env["REGISTRY_AUTH_FILE"]).is_relative_to(podman.root)
+        podman.import_image("lab/env:1", {"f": b"env\n"})
+        podman.cli("save", "-q", "-o", str(tmp_path / "env.tar"), "lab/env:1")
+        podman.tool("skopeo", "copy", "-q", f"docker-archive:{tmp_path / 'env.tar'}",
+                    f"oci-archive:{tmp_path / 'env-oci.tar'}:lab/env:1")
+        assert (tmp_path / "env-oci.tar").stat().st_size > 0
+
+
+@pytest.mark.daemons
+@needs_root
+@needs_podman
 def test_kind_with_the_podman_provider_finds_and_loads_podman_nodes(tmp_path: Path) -> None:
     with Podman() as podman:
         podman.import_image("lab/kindpm:1", {"f": b"kind\n"})

@@ -41,6 +41,9 @@ from .kindnode import (
 # podman refuses a runroot path over 50 characters: the store lives in a short dir in /tmp
 PREFIX = "runbook-podman-"
 TOOLS = ("podman", "buildah", "skopeo")
+# what the store's tools must not inherit (see Podman.env)
+_FOREIGN_ENV = ("CONTAINER_HOST", "CONTAINER_CONNECTION", "DOCKER_CONFIG", "DOCKER_HOST",
+                "REGISTRY_AUTH_FILE", "CONTAINERS_REGISTRIES_CONF")
 
 
 def _limits() -> tuple[int, int]:
@@ -96,6 +99,7 @@ class Podman(Closing):
             (base / sub).mkdir()
         (base / "storage.conf").write_text(storage_conf(base))
         (base / "containers.conf").write_text(containers_conf(base))
+        (base / "auth.json").write_text("{}\n")
         # a PATH with the containers tools and nothing else: no `docker` on it
         for tool in TOOLS:
             found = shutil.which(tool)
@@ -109,9 +113,14 @@ class Podman(Closing):
         return self.root / "bin"
 
     def env(self, **extra: str) -> dict[str, str]:
-        """The environment that points every containers tool at this store."""
-        return dict(os.environ, CONTAINERS_STORAGE_CONF=str(self.root / "storage.conf"),
-                    CONTAINERS_CONF=str(self.root / "containers.conf"), **extra)
+        """The environment that points every containers tool at this store: the caller's,
+        less what would send them elsewhere (``CONTAINER_HOST``: a remote podman) or make
+        them read the caller's credentials (``DOCKER_CONFIG``, ``REGISTRY_AUTH_FILE``: podman
+        4.3 fails on a ``DOCKER_CONFIG`` without ``config.json``)."""
+        env = {k: v for k, v in os.environ.items() if k not in _FOREIGN_ENV}
+        return dict(env, CONTAINERS_STORAGE_CONF=str(self.root / "storage.conf"),
+                    CONTAINERS_CONF=str(self.root / "containers.conf"),
+                    REGISTRY_AUTH_FILE=str(self.root / "auth.json"), **extra)
 
     @property
     def description(self) -> str:
