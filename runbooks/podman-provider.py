@@ -159,8 +159,9 @@ for kind in KINDS:
         node = cluster.nodes[0]
         for way, result in (
             ("docker-image", cluster.kind_cmd("load", "docker-image", "demo/podman:1")),
-            ("archive -", cluster.kind_cmd("load", "image-archive", "-",
-                                           stdin=Path("podman-docker.tar"))),
+            ("archive -", cluster.kind_cmd(
+                "load", "image-archive", "-",
+                piped_from=("podman save demo/podman:1", Path("podman-docker.tar").read_bytes()))),
             ("pipe /dev/stdin", cluster.kind_cmd(
                 "load", "image-archive", "/dev/stdin",
                 piped_from=("podman save demo/podman:1",

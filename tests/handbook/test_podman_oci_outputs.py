@@ -100,6 +100,9 @@ def test_podman_provider_ran_the_real_kind_with_the_podman_provider(podman_out: 
     assert "using podman due to KIND_EXPERIMENTAL_PROVIDER" in podman_out
     assert "containerd 1.7.1" in podman_out and "containerd 2.3.4" in podman_out
     assert "podman version 4.3.1" in podman_out
+    # the pipe the pages quote, as run: `-` fails, `/dev/stdin` (one node) loads
+    assert "$ podman save demo/podman:1 | kind load image-archive -\n" in podman_out
+    assert "$ podman save demo/podman:1 | kind load image-archive /dev/stdin\n" in podman_out
 
 
 def test_podman_docker_archive_is_the_old_layout(podman_out: str) -> None:
