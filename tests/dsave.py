@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from runbook_exec.archive.gojson import dumps
+
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
@@ -38,13 +40,8 @@ def sha(data: bytes) -> str:
 
 
 def gojson(obj: Any) -> bytes:
-    return (
-        json.dumps(obj, separators=(",", ":"))
-        .replace("<", "\\u003c")
-        .replace(">", "\\u003e")
-        .replace("&", "\\u0026")
-        .encode()
-    )
+    """JSON as a Go struct encodes it (dicts in field order): the package's one encoder."""
+    return dumps(obj, sort_keys=False)
 
 
 def layer_tar(

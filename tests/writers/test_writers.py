@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from runbook_exec import writers
+from runbook_exec.archive.gojson import encode, go_string, go_time
+from runbook_exec.archive.refs import parse_tagged as parse_ref
 from runbook_exec.errors import ArchiveError
-from runbook_exec.writers.gojson import encode, go_string, go_time
 from runbook_exec.writers.gomap import iteration_order
-from runbook_exec.writers.refs import parse_ref
 
 from .conftest import MakeImage
 

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
 from ..errors import ArchiveError
+from ..files import atomic_write
 
 __all__ = ["TarWriter", "now", "ustar_header", "write_atomically"]
 
@@ -120,25 +120,15 @@ def write_atomically(out_path: Path) -> Iterator[TarWriter]:
     """Yield a :class:`TarWriter` on a temp file beside ``out_path``; rename on success,
     delete on failure (the error is re-raised)."""
     out_path = Path(out_path)
-    try:
-        fd, tmp_name = tempfile.mkstemp(
-            prefix=f".{out_path.name}.", suffix=".partial", dir=out_path.parent
-        )
-    except OSError as exc:
-        raise ArchiveError(
-            f"cannot create {out_path}: {exc.strerror}; check the directory exists and is writable"
-        ) from exc
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as stream:
-            writer = TarWriter(stream)
-            yield writer
-            writer.close()
-        os.chmod(tmp, 0o644)
-        tmp.replace(out_path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with contextlib.ExitStack() as stack:
+        try:
+            stream = stack.enter_context(atomic_write(out_path, mode=0o644, suffix=".partial"))
+        except OSError as exc:
+            raise ArchiveError(f"cannot create {out_path}: {exc.strerror}; check the directory "
+                               "exists and is writable") from exc
+        writer = TarWriter(stream)
+        yield writer
+        writer.close()
 
 
 def now() -> float:

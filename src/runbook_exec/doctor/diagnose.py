@@ -15,6 +15,7 @@ from typing import Any, BinaryIO
 
 from ..archive import model
 from ..archive.reader import ArchiveReader, Layout, blob_path, open_archive
+from ..archive.refs import has_domain, qualify
 from ..errors import ArchiveError
 from .findings import KINDS, Code, Finding, containerd_error
 from .nodes import NodeProfile, node_profile
@@ -261,21 +262,6 @@ def _descriptor(value: Any, where: str) -> tuple[str, str, int, dict[str, Any]]:
     return media, _digest(value.get("digest"), where), size, ann
 
 
-def qualify(name: str) -> str:
-    """A Docker reference in full: ``demo:v1`` → ``docker.io/library/demo:v1``."""
-    first, sep, _rest = name.partition("/")
-    if not sep:
-        return "docker.io/library/" + name
-    if "." in first or ":" in first or first == "localhost":
-        return name
-    return "docker.io/" + name
-
-
-def is_qualified(name: str) -> bool:
-    first, sep, _rest = name.partition("/")
-    return bool(sep) and ("." in first or ":" in first or first == "localhost")
-
-
 IMPORT_PREFIX = "import-<date>"
 
 
@@ -296,7 +282,7 @@ def containerd_ref(annotations: dict[str, Any]) -> str | None:
 
 def usable(ref: str) -> bool:
     """Whether a Pod can refer to a record: fully qualified, not ctr's import prefix."""
-    return is_qualified(ref) and not ref.startswith("import-")
+    return has_domain(ref) and not ref.startswith("import-")
 
 
 class _Doctor:

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..archive.refs import qualify
 from ..errors import RepairError, RunbookExecError
-from .diagnose import diagnose, qualify
+from .diagnose import diagnose
 from .repair import repair
 
 Say = Callable[[str], None]

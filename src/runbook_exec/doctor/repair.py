@@ -5,26 +5,26 @@ order, repeated layers kept), pointing at the layer blobs already in the archive
 index names every image fully (``docker.io/library/demo:v1``); ``manifest.json`` is
 rewritten to the same order. Config bytes (so the image ID) and layer blobs are copied
 untouched — with an in-kernel copy for a plain tar. The result goes to a temp file next
-to the target, is diagnosed again, and only then renamed into place (atomic on one
-filesystem). The temp file is removed on any failure. Data is not fsync'ed: the rename
-is atomic for readers, not durable across a power cut.
+to the target, fsync'ed, diagnosed again, and only then renamed into place
+(:func:`runbook_exec.files.atomic_write`); the temp file is removed on any failure.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
-import stat
 import tarfile
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from ..archive import model
+from ..archive.gojson import dumps as gojson_dumps
 from ..archive.gzipout import GzipWriter
 from ..archive.reader import ArchiveReader, Counted, Layout, blob_path, open_archive
+from ..archive.refs import DEFAULT_TAG, familiar, qualify, split_tag
 from ..archive.tarwalk import (
     BLOCK,
     DIR,
@@ -37,7 +37,8 @@ from ..archive.tarwalk import (
     walk,
 )
 from ..errors import RepairError
-from .diagnose import ImageInfo, Report, diagnose, layer_plan, plan_inputs, qualify
+from ..files import KEEP, atomic_write
+from .diagnose import ImageInfo, Report, diagnose, layer_plan, plan_inputs
 from .nodes import NodeProfile, node_profile
 
 Progress = Callable[[int], None]
@@ -64,11 +65,8 @@ class RepairResult:
 
 
 def gojson(obj: Any) -> bytes:
-    """JSON as Go's encoder writes it: compact, with <, > and & escaped."""
-    import json
-
-    text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").encode()
+    """JSON as containerd's Go structs encode it (dicts in field order)."""
+    return gojson_dumps(obj, sort_keys=False)
 
 
 def repair(
@@ -115,18 +113,20 @@ def repair(
         else:
             new = _new_metadata(reader, exam, before.images)
             dropped = _REPLACED | {blob_path(d) for d in exam.meta_blobs} | {n for n, _ in new}
-        tmp = _write_atomic(reader, out, new, dropped, gz, progress)
-    try:
-        after = diagnose(str(tmp), node=profile)
-        if after.findings or {i.image_id for i in after.images} != {
-            i.image_id for i in before.images
-        }:
-            what = after.findings[0].message if after.findings else "image IDs changed"
-            raise RepairError(f"the repaired archive did not verify ({what}); nothing written")
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+        checked: list[Report] = []
+
+        def verify(tmp: Path) -> None:
+            after = diagnose(str(tmp), node=profile)
+            if after.findings or {i.image_id for i in after.images} != {
+                i.image_id for i in before.images
+            }:
+                what = after.findings[0].message if after.findings else "image IDs changed"
+                raise RepairError(f"the repaired archive did not verify ({what}); nothing "
+                                  "written")
+            checked.append(after)
+
+        _write_atomic(reader, out, new, dropped, gz, progress, verify)
+    after = checked[0]
     after.archive = str(out)
     fixed = sorted(codes - {f.code for f in after.findings})
     return RepairResult(out, before, after, fixed)
@@ -187,14 +187,14 @@ def _new_metadata(reader: ArchiveReader, exam: Any, images: list[ImageInfo]
                 seen.add(full)
                 names.append(full)
         for full in names:
-            tag = full.rsplit(":", 1)[1] if ":" in full.rsplit("/", 1)[-1] else "latest"
+            tag = split_tag(full)[1] or DEFAULT_TAG
             index.append(dict(desc, annotations={model.ANN_IMAGE_NAME: full,
                                                  model.ANN_REF_NAME: tag}))
         if not names:
             index.append(desc)
         legacy.append({
             "Config": blob_path(image.image_id),
-            "RepoTags": image.repo_tags or [_short(n) for n in names] or None,
+            "RepoTags": image.repo_tags or [familiar(n) for n in names] or None,
             "Layers": [blob_path(x["digest"]) for x in layers],
         })
     files.append((model.INDEX_JSON, gojson({"schemaVersion": 2, "mediaType": model.MT_OCI_INDEX,
@@ -207,41 +207,26 @@ def _new_metadata(reader: ArchiveReader, exam: Any, images: list[ImageInfo]
 
 
 def _write_atomic(reader: ArchiveReader, out: Path, new: list[tuple[str, bytes]],
-                  dropped: set[str], gz: bool, progress: Progress | None) -> Path:
+                  dropped: set[str], gz: bool, progress: Progress | None,
+                  verify: Callable[[Path], None]) -> None:
+    """Write the repaired archive beside ``out``, ``verify`` it, rename it into place; the
+    replaced file's permissions are kept (a new file gets 0666 less the umask)."""
     out_dir = out.parent if str(out.parent) else Path(".")
     if not out_dir.is_dir():
         what = "is not a directory" if out_dir.exists() else "does not exist"
         raise RepairError(f"cannot write {out}: {out_dir} {what}; create the directory or "
                           "choose another -o")
-    try:
-        fd, name = tempfile.mkstemp(dir=out_dir, prefix=f".{out.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise RepairError(f"cannot write {out}: {exc.strerror} in {out_dir}; choose -o in a "
-                          "directory you can write") from exc
-    tmp = Path(name)
-    try:
-        os.fchmod(fd, _mode_for(out))
-        with os.fdopen(fd, "wb") as raw:
-            if gz:
-                with GzipWriter(raw, level=1) as fh:
-                    _write(reader, fh, new, dropped, progress)  # type: ignore[arg-type]
-            else:
-                _write(reader, raw, new, dropped, progress)
-        return tmp
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def _mode_for(out: Path) -> int:
-    """The replaced file's permissions, or what a new file gets (0666 less the umask):
-    mkstemp's 0600 would otherwise silently make the result private."""
-    try:
-        return stat.S_IMODE(out.stat().st_mode)
-    except FileNotFoundError:
-        umask = os.umask(0o022)
-        os.umask(umask)
-        return 0o666 & ~umask
+    with contextlib.ExitStack() as stack:
+        try:
+            raw = stack.enter_context(atomic_write(out, mode=KEEP, check=verify))
+        except OSError as exc:
+            raise RepairError(f"cannot write {out}: {exc.strerror} in {out_dir}; choose -o in "
+                              "a directory you can write") from exc
+        if gz:
+            with GzipWriter(raw, level=1) as fh:
+                _write(reader, fh, new, dropped, progress)  # type: ignore[arg-type]
+        else:
+            _write(reader, raw, new, dropped, progress)
 
 
 def _write(reader: ArchiveReader, fh: BinaryIO, new: list[tuple[str, bytes]],
@@ -333,12 +318,3 @@ def _link_text(member: Member) -> str:
     if member.kind == HARDLINK:
         return member.link
     return os.path.relpath(member.link, os.path.dirname(member.name) or ".")
-
-
-def _short(name: str) -> str:
-    """The familiar form Docker writes in RepoTags (``docker.io/library/a:1`` → ``a:1``)."""
-    for prefix in ("docker.io/library/", "docker.io/"):
-        rest = name[len(prefix):]
-        if name.startswith(prefix) and (prefix == "docker.io/" or "/" not in rest):
-            return rest
-    return name

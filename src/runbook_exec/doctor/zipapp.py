@@ -17,15 +17,20 @@ import sys
 import zipfile
 from pathlib import Path
 
+from .. import files
+
 PACKAGE = Path(__file__).resolve().parents[1]  # src/runbook_exec
 MODULES = (
     "__init__.py",
     "errors.py",
+    "files.py",
     "archive/__init__.py",
     "archive/model.py",
     "archive/reader.py",
     "archive/tarwalk.py",
     "archive/gzipout.py",
+    "archive/gojson.py",
+    "archive/refs.py",
     "doctor/__init__.py",
     "doctor/commands.py",
     "doctor/diagnose.py",
@@ -58,11 +63,8 @@ def build(dest: Path, site_url: str | None = None) -> Path:
         for rel in MODULES:
             put(f"runbook_exec/{rel}", (PACKAGE / rel).read_bytes())
         put("runbook_exec/doctor/site_url.txt", (site_url or "").encode())
-    tmp = dest.with_name(f".{dest.name}.tmp")
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp.write_bytes(b"#!/usr/bin/env python3\n" + buf.getvalue())
-    tmp.chmod(0o755)
-    tmp.replace(dest)
+    files.write_bytes(dest, b"#!/usr/bin/env python3\n" + buf.getvalue(), mode=0o755)
     return dest
 
 

@@ -30,13 +30,12 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-import os
 import re
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal, NotRequired, TypedDict
 
+from .. import files
 from ..errors import LedgerFormatError
 
 FORMAT = 1
@@ -160,14 +159,7 @@ def save(path: Path, records: dict[str, Record]) -> None:
         indent=2,
         ensure_ascii=False,
     )
-    fd, tmp = tempfile.mkstemp(prefix=".ledger-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(body + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    files.write_text(path, body + "\n", mode=files.KEEP)
 
 
 @contextlib.contextmanager

@@ -11,11 +11,10 @@ write. A ``.ipynb`` opens as a notebook on a double-click in JupyterLab.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from .. import files
 from ..errors import ExecutorError
 from .notebooks import Runbook, read_notebook
 
@@ -81,14 +80,7 @@ def write_notebooks(runbooks: list[Runbook], lang: str, out_dir: Path) -> list[P
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for dest, text in planned:
-        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", dir=out_dir)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-            os.replace(tmp, dest)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        files.write_text(dest, text, mode=files.KEEP)
         written.append(dest)
     return written
 

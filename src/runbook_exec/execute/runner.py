@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
+from .. import __version__, files
 from ..errors import RunbookExecError
 from . import ledger
 from .fingerprint import CacheInputs, git_commit
@@ -357,9 +357,8 @@ def _write_outcome(
             "kernelspec", {"name": "python3", "display_name": "Python 3", "language": "python"}
         )
         nb.metadata["runbook_exec"] = {"status": record["status"], "failure": failure}
-        part = target.with_suffix(".ipynb.part")
-        part.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-        os.replace(part, target)
+        files.write_text(target, json.dumps(nb, indent=1, ensure_ascii=False) + "\n",
+                         mode=files.KEEP)
     else:
         target.unlink(missing_ok=True)
     return record

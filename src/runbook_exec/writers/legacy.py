@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from .gojson import Field, encode, encoded_fields, go_time, struct
+from ..archive.gojson import Field, encode, encoded_fields, go_time, struct
 
 __all__ = ["V1Layer", "chain_ids", "v1_layers"]
 

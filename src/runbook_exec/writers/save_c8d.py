@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from ..archive.gojson import encode, struct
 from ..archive.model import (
     ANN_IMAGE_NAME,
     ANN_REF_NAME,
@@ -28,10 +29,9 @@ from ..archive.model import (
     MT_OCI_MANIFEST,
     Image,
 )
+from ..archive.refs import parse_tagged
 from ..archive.writer import TarWriter
 from ..errors import ArchiveError
-from .gojson import encode, struct
-from .refs import parse_ref
 from .save_v25 import descriptor
 
 __all__ = ["write_c8d"]
@@ -120,7 +120,7 @@ def write_c8d(
             ]
         )
     ).encode()
-    refs = [] if by_digest else [parse_ref(t) for t in image.repo_tags]
+    refs = [] if by_digest else [parse_tagged(t) for t in image.repo_tags]
     # What index.json points at: the whole image index, or with --platform the one manifest.
     top_type, top_blob = (MT_OCI_INDEX, index) if platform is None else (MT_OCI_MANIFEST, manifest)
     top = [

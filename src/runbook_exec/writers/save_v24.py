@@ -18,11 +18,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..archive.gojson import encode, struct
 from ..archive.model import Image
+from ..archive.refs import parse_tagged
 from ..archive.writer import TarWriter, now
-from .gojson import encode, struct
 from .legacy import v1_layers
-from .refs import parse_ref
 
 __all__ = ["write_v24"]
 
@@ -49,7 +49,7 @@ def write_v24(image: Image, tw: TarWriter, *, by_digest: bool) -> None:
     created = created_time(config)
     c_mtime = created if created is not None else now()
     v1s = v1_layers(image.config, start_interval=False)
-    refs = [] if by_digest else [parse_ref(t) for t in image.repo_tags]
+    refs = [] if by_digest else [parse_tagged(t) for t in image.repo_tags]
     image_hex = image.image_id.removeprefix("sha256:")
 
     entries: dict[str, list[tuple[str, Any]]] = {}

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from ..archive.gojson import encode, struct
 from ..archive.model import (
     ANN_IMAGE_NAME,
     ANN_REF_NAME,
@@ -30,11 +31,10 @@ from ..archive.model import (
     MT_OCI_MANIFEST,
     Image,
 )
+from ..archive.refs import parse_tagged
 from ..archive.writer import TarWriter, now
-from .gojson import encode, struct
 from .gomap import iteration_order
 from .legacy import v1_layers
-from .refs import parse_ref
 from .save_v24 import EPOCH, created_time
 
 __all__ = ["OciKnobs", "write_v25"]
@@ -120,7 +120,7 @@ def write_v25(
     c_mtime = created if created is not None else now()
     diff_ids = [layer.diff_id for layer in image.layers]
     v1s = v1_layers(image.config, start_interval=True)
-    refs = [] if by_digest else [parse_ref(t) for t in image.repo_tags]
+    refs = [] if by_digest else [parse_tagged(t) for t in image.repo_tags]
     platform = _platform(config) if knobs.platform else None
 
     blobs: dict[str, tuple[str, Any, float]] = {}  # hex -> (kind, data|path, mtime)
