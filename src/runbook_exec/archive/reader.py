@@ -337,6 +337,28 @@ class ArchiveReader:
         except (ValueError, RecursionError) as exc:
             raise ArchiveError(f"{name} in {self.label} is not valid JSON ({exc})") from None
 
+    # -- the typed model of its JSON (see archive.model) ----------------------------
+    def manifest_items(self) -> list[model.ManifestItem]:
+        """The entries of ``manifest.json`` (the legacy half)."""
+        return model.parse_manifest_json(self.read_json(model.MANIFEST_JSON))
+
+    def index(self, digest: str | None = None) -> model.OciIndex:
+        """``index.json``, or the nested image index stored as blob ``digest``."""
+        name = model.INDEX_JSON if digest is None else blob_path(digest)
+        return model.OciIndex.parse(self.read_json(name), name)
+
+    def manifest(self, digest: str) -> model.OciManifest:
+        """The OCI image manifest stored as blob ``digest``."""
+        name = blob_path(digest)
+        return model.OciManifest.parse(self.read_json(name), name)
+
+    def image_config(self, digest: str) -> model.ImageConfig:
+        """The image config stored as blob ``digest`` (or at member path ``digest``, as
+        ``manifest.json``'s ``Config`` names it)."""
+        name = digest if digest.startswith(model.BLOBS_DIR) or not digest.startswith(
+            "sha256:") else blob_path(digest)
+        return model.ImageConfig.parse(self.read_json(name), f"config {name}")
+
     def open_member(self, name: str) -> BinaryIO:
         """A binary stream of member ``name``'s data (links followed). Close it when done."""
         member = self.resolve(name)
