@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from runbook_exec.archive.gojson import dumps
+from runbook_exec.archive.refs import qualify
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -90,15 +91,6 @@ def make_image(n: int = 3, repeat: tuple[int, int] | None = None, tag: str = "de
     if repeat is not None:
         layers[repeat[1]] = layers[repeat[0]]
     return Img(layers, [tag] if tag else [])
-
-
-def qualify(tag: str) -> str:
-    first = tag.split("/", 1)[0]
-    if "/" not in tag:
-        return "docker.io/library/" + tag
-    if "." in first or ":" in first or first == "localhost":
-        return tag
-    return "docker.io/" + tag
 
 
 def docker25(

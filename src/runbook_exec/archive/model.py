@@ -61,10 +61,10 @@ def _object(value: Any, where: str, what: str = "a JSON object") -> dict[str, An
 
 
 def _strings(value: Any, where: str) -> dict[str, str] | None:
-    if value is None:
+    if not value:
         return None
-    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-        raise ArchiveError(f"{where}: annotations must be a JSON object of strings")
+    if not isinstance(value, dict):
+        raise ArchiveError(f"{where}: annotations must be a JSON object")
     return dict(value)
 
 
@@ -139,7 +139,7 @@ class Descriptor:
             "mediaType": self.media_type, "digest": self.digest, "size": self.size,
         }
         if self.annotations:
-            out["annotations"] = dict(self.annotations)
+            out["annotations"] = dict(sorted(self.annotations.items()))  # a Go map
         if self.platform is not None:
             out["platform"] = self.platform.to_json()
         out.update(self.extra)
@@ -178,7 +178,7 @@ class OciIndex:
         out["manifests"] = (None if self.manifests is None
                             else [d.to_json() for d in self.manifests])
         if self.annotations:
-            out["annotations"] = dict(self.annotations)
+            out["annotations"] = dict(sorted(self.annotations.items()))  # a Go map
         out.update(self.extra)
         return out
 
@@ -215,7 +215,7 @@ class OciManifest:
         out["config"] = self.config.to_json()
         out["layers"] = [x.to_json() for x in self.layers]
         if self.annotations:
-            out["annotations"] = dict(self.annotations)
+            out["annotations"] = dict(sorted(self.annotations.items()))  # a Go map
         out.update(self.extra)
         return out
 

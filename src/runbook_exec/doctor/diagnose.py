@@ -8,21 +8,28 @@ that containerd or kubelet will trip on become :class:`~.findings.Finding` objec
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from ..archive import model
+from ..archive.model import (
+    Descriptor,
+    ImageConfig,
+    ManifestItem,
+    OciIndex,
+    OciManifest,
+    is_index,
+    parse_digest,
+    parse_manifest_json,
+)
 from ..archive.reader import ArchiveReader, Layout, blob_path, open_archive
 from ..archive.refs import has_domain, qualify
 from ..errors import ArchiveError
 from .findings import KINDS, Code, Finding, containerd_error
 from .nodes import NodeProfile, node_profile
 
-_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 _UNCOMPRESSED = {model.MT_OCI_LAYER_TAR, model.MT_DOCKER_LAYER_TAR}
-_INDEXES = {model.MT_OCI_INDEX, model.MT_DOCKER_LIST}
 _MAX_DEPTH = 8
 # error codes whose containerd text is not measured: still errors on every node
 _UNMEASURED = {str(Code.BLOB_SIZE_MISMATCH), str(Code.BLOB_DIGEST_MISMATCH)}
@@ -48,6 +55,7 @@ class ImageInfo:
     legacy_layers: list[str] | None = None  # manifest.json Layers paths
     repo_tags: list[str] = field(default_factory=list)  # manifest.json RepoTags, as written
     platform: str = ""
+    legacy_item: ManifestItem | None = None  # its manifest.json entry (repair keeps its fields)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -213,19 +221,24 @@ def _blockers(reader: ArchiveReader, d: _Doctor) -> list[str]:
 
 
 def layer_plan(reader: ArchiveReader, d: _Doctor, image: ImageInfo
-               ) -> list[dict[str, Any]] | None:
+               ) -> list[Descriptor] | None:
     """The layer descriptors a repaired manifest lists for ``image``: the uncompressed blobs
-    named by its diff IDs when all are present, else its OCI manifest's own descriptors
-    when they are one per diff ID and present (compressed layers), else None."""
+    named by its diff IDs when all are present (keeping what the OCI manifest's descriptor
+    of the same blob said besides), else its OCI manifest's own descriptors when they are
+    one per diff ID and present (compressed layers), else None."""
+    manifest = d.oci_manifests.get(image.image_id)
+    descs = manifest.layers if manifest is not None else None
     members = [reader.blob(x) for x in image.diff_ids]
     if all(m is not None for m in members):
-        return [{"mediaType": model.MT_OCI_LAYER_TAR, "digest": x, "size": m.size}
+        known = {x.digest: x for x in descs or []}
+        return [Descriptor(model.MT_OCI_LAYER_TAR, x, m.size, known[x].annotations, None,
+                           known[x].extra) if x in known
+                else Descriptor(model.MT_OCI_LAYER_TAR, x, m.size)
                 for x, m in zip(image.diff_ids, members) if m is not None]  # noqa: B905
-    descs = d.oci_descs.get(image.image_id)
     if descs is not None and len(descs) == len(image.diff_ids) and all(
-        reader.blob(x["digest"]) is not None for x in descs
+        reader.blob(x.digest) is not None for x in descs
     ):
-        return [dict(x) for x in descs]
+        return list(descs)
     return None
 
 
@@ -241,25 +254,6 @@ def _report(reader: ArchiveReader, d: _Doctor, verify: bool) -> Report:
         node=d.node,
         blockers=_blockers(reader, d),
     )
-
-
-def _digest(value: Any, where: str) -> str:
-    if not isinstance(value, str) or not _DIGEST.match(value):
-        raise ArchiveError(f"{where}: invalid digest {value!r} (expected sha256:<64 hex>)")
-    return value
-
-
-def _descriptor(value: Any, where: str) -> tuple[str, str, int, dict[str, Any]]:
-    if not isinstance(value, dict):
-        raise ArchiveError(f"{where}: a descriptor must be a JSON object")
-    media = value.get("mediaType", "")
-    size = value.get("size")
-    if not isinstance(media, str) or not isinstance(size, int) or size < 0:
-        raise ArchiveError(f"{where}: descriptor needs a mediaType string and a size >= 0")
-    ann = value.get("annotations") or {}
-    if not isinstance(ann, dict):
-        raise ArchiveError(f"{where}: annotations must be a JSON object")
-    return media, _digest(value.get("digest"), where), size, ann
 
 
 IMPORT_PREFIX = "import-<date>"
@@ -289,7 +283,9 @@ class _Doctor:
     def __init__(self, reader: ArchiveReader, node: NodeProfile) -> None:
         self.r = reader
         self.node = node
-        self.oci_descs: dict[str, list[dict[str, Any]]] = {}  # image id -> layer descriptors
+        self.oci_manifests: dict[str, OciManifest] = {}  # image id -> its OCI manifest
+        self.index: OciIndex | None = None  # index.json (repair keeps its other fields)
+        self.index_entries: dict[str, list[Descriptor]] = {}  # image id -> its top entries
         self.images: dict[str, ImageInfo] = {}
         self.findings: list[Finding] = []
         self.oci_layers: dict[str, list[str]] = {}  # image id -> OCI manifest layer digests
@@ -315,32 +311,20 @@ class _Doctor:
     def read_legacy(self) -> None:
         if not self.r.has(model.MANIFEST_JSON):
             return
-        data = self.r.read_json(model.MANIFEST_JSON)
-        if not isinstance(data, list) or not data:
-            raise ArchiveError("manifest.json must be a non-empty JSON list of images")
-        for n, entry in enumerate(data):
+        items = parse_manifest_json(self.r.read_json(model.MANIFEST_JSON))
+        for n, item in enumerate(items):
             where = f"manifest.json entry {n}"
-            if not isinstance(entry, dict):
-                raise ArchiveError(f"{where} is not a JSON object")
-            config, layers, tags = entry.get("Config"), entry.get("Layers"), entry.get("RepoTags")
-            if not isinstance(config, str) or not isinstance(layers, list) or not all(
-                isinstance(x, str) for x in layers
-            ):
-                raise ArchiveError(f"{where} needs Config (a path) and Layers (a list of paths)")
-            if tags is not None and (
-                not isinstance(tags, list) or not all(isinstance(t, str) for t in tags)
-            ):
-                raise ArchiveError(f"{where}: RepoTags must be a list of names")
-            image = self.image_from_config(config, where)
-            image.legacy_layers = layers
-            image.repo_tags = list(tags or [])
+            image = self.image_from_config(item.config, where)
+            image.legacy_layers = item.layers
+            image.repo_tags = list(item.repo_tags or [])
+            image.legacy_item = item
             if self.r.layout is Layout.LEGACY:
                 # without index.json containerd reads manifest.json and normalises RepoTags
-                for tag in tags or []:
+                for tag in item.repo_tags or []:
                     if qualify(tag) not in image.refs:
                         image.refs.append(qualify(tag))
                 image.names = [r for r in image.refs if usable(r)]
-            for path in layers:
+            for path in item.layers:
                 if not self.r.has(path):
                     self.add("blob-missing", f"{where} lists layer {path}, which is not in the "
                              "archive", image, _path_digest(path))
@@ -352,16 +336,9 @@ class _Doctor:
         image_id = "sha256:" + hashlib.sha256(raw).hexdigest()
         if image_id in self.images:
             return self.images[image_id]
-        cfg = self.r.read_json(config_path)
-        rootfs = cfg.get("rootfs") if isinstance(cfg, dict) else None
-        diff_ids = rootfs.get("diff_ids") if isinstance(rootfs, dict) else None
-        if not isinstance(diff_ids, list):
-            raise ArchiveError(f"config {config_path} has no rootfs.diff_ids list")
-        diff_ids = [_digest(x, f"config {config_path} rootfs.diff_ids") for x in diff_ids]
-        platform = "/".join(
-            str(cfg.get(k)) for k in ("os", "architecture", "variant") if cfg.get(k)
-        )
-        image = ImageInfo(image_id, self.r.resolve(config_path).name, diff_ids, platform=platform)
+        cfg = ImageConfig.parse(self.r.read_json(config_path), f"config {config_path}")
+        image = ImageInfo(image_id, self.r.resolve(config_path).name, cfg.diff_ids,
+                          platform=cfg.platform)
         self.images[image_id] = image
         return image
 
@@ -370,31 +347,26 @@ class _Doctor:
         if not self.r.has(model.INDEX_JSON):
             self.add("manifests-null", "the archive has oci-layout but no index.json")
             return
-        index = self.r.read_json(model.INDEX_JSON)
-        if not isinstance(index, dict):
-            raise ArchiveError("index.json is not a JSON object")
-        entries = index.get("manifests")
-        if entries is None:
+        index = self.index = OciIndex.parse(self.r.read_json(model.INDEX_JSON))
+        if index.manifests is None:
             self.add("manifests-null", 'index.json says "manifests": null, so containerd '
                      "imports no image (docker save IMAGE@digest on Docker 25.0.0-25.0.2)")
             return
-        if not isinstance(entries, list):
-            raise ArchiveError("index.json: manifests must be a list")
-        if not entries:
+        if not index.manifests:
             self.add("index-empty", "index.json lists no manifests, so containerd imports nothing")
             return
-        for n, entry in enumerate(entries):
+        for n, entry in enumerate(index.manifests):
             self.walk(entry, f"index.json manifests[{n}]", (), nested=False)
 
-    def walk(self, entry: Any, where: str, stack: tuple[str, ...], *, nested: bool,
+    def walk(self, entry: Descriptor, where: str, stack: tuple[str, ...], *, nested: bool,
              names: list[str] | None = None) -> None:
-        media, digest, size, ann = _descriptor(entry, where)
+        digest = entry.digest
         if digest in stack:
             raise ArchiveError(f"{where}: index cycle through {digest}")
         if len(stack) >= _MAX_DEPTH:
             raise ArchiveError(f"{where}: indexes nested deeper than {_MAX_DEPTH}")
         # containerd names the entries of index.json only, never those of a nested index
-        name = None if nested else containerd_ref(ann)
+        name = None if nested else containerd_ref(entry.annotations or {})
         names = list(names or [])
         if name is not None and name not in names:
             names.append(name)
@@ -408,61 +380,56 @@ class _Doctor:
                 self.add("blob-missing", f"{where} points to manifest {digest[:19]}…, which "
                          "is not in the archive", None, digest)
             return
-        self.check_size(member.size, size, where, digest)
+        self.check_size(member.size, entry.size, where, digest)
         self.meta_blobs.add(digest)
         body = self.r.read_json(blob_path(digest))
         if not isinstance(body, dict):
             raise ArchiveError(f"{where}: blob {digest[:19]}… is not a JSON object")
-        media = media or str(body.get("mediaType", ""))
-        if media in _INDEXES or "manifests" in body:
-            children = body.get("manifests")
-            if not isinstance(children, list):
+        if is_index(entry.media_type or str(body.get("mediaType", "")), body):
+            if not isinstance(body.get("manifests"), list):
                 raise ArchiveError(f"{where}: nested index {digest[:19]}… has no manifests list")
-            for n, child in enumerate(children):
-                self.walk(child, f"index {digest[:19]}… manifests[{n}]", (*stack, digest),
+            child = OciIndex.parse(body, f"index {digest[:19]}…")
+            for n, grandchild in enumerate(child.manifests or []):
+                self.walk(grandchild, f"index {digest[:19]}… manifests[{n}]", (*stack, digest),
                           nested=True, names=names)
             return
-        self.read_manifest(body, digest, where, names)
+        self.read_manifest(body, digest, names, None if nested else entry)
 
-    def read_manifest(self, body: dict[str, Any], digest: str, where: str,
-                      names: list[str]) -> None:
+    def read_manifest(self, body: dict[str, Any], digest: str, names: list[str],
+                      entry: Descriptor | None) -> None:
         where = f"manifest {digest[:19]}…"
-        cmedia, cdigest, csize, _ = _descriptor(body.get("config"), f"{where} config")
-        cmember = self.r.blob(cdigest)
+        config = Descriptor.parse(body.get("config"), f"{where} config")
+        cmember = self.r.blob(config.digest)
         if cmember is None:
-            self.add("blob-missing", f"{where}: config {cdigest[:19]}… is not in the archive",
-                     None, cdigest)
+            self.add("blob-missing", f"{where}: config {config.digest[:19]}… is not in the "
+                     "archive", None, config.digest)
             return
-        image = self.image_from_config(blob_path(cdigest), where)
-        self.check_size(cmember.size, csize, f"{where} config", cdigest, image)
+        image = self.image_from_config(blob_path(config.digest), where)
+        self.check_size(cmember.size, config.size, f"{where} config", config.digest, image)
         if digest not in image.manifests:
             image.manifests.append(digest)
+        if entry is not None:
+            self.index_entries.setdefault(image.image_id, []).append(entry)
         for name in names:
             if name not in self.index_names.setdefault(image.image_id, []):
                 self.index_names[image.image_id].append(name)
             if name not in image.refs:
                 image.refs.append(name)
         image.names = [r for r in image.refs if usable(r)]
-        raw_layers = body.get("layers")
-        if not isinstance(raw_layers, list):
-            raise ArchiveError(f"{where}: layers must be a list")
-        layers = []
+        manifest = OciManifest.parse(body, where)
         compressed = False
-        descs = []
-        for n, item in enumerate(raw_layers):
-            lmedia, ldigest, lsize, _ = _descriptor(item, f"{where} layers[{n}]")
-            compressed |= lmedia not in _UNCOMPRESSED
-            layers.append(ldigest)
-            descs.append({"mediaType": lmedia, "digest": ldigest, "size": lsize})
-            lmember = self.r.blob(ldigest)
+        for n, layer in enumerate(manifest.layers):
+            compressed |= layer.media_type not in _UNCOMPRESSED
+            lmember = self.r.blob(layer.digest)
             if lmember is None:
-                self.add("blob-missing", f"{where}: layer {n} ({ldigest[:19]}…) is not in the "
-                         "archive", image, ldigest)
+                self.add("blob-missing", f"{where}: layer {n} ({layer.digest[:19]}…) is not in "
+                         "the archive", image, layer.digest)
             else:
-                self.check_size(lmember.size, lsize, f"{where} layers[{n}]", ldigest, image)
-        self.oci_layers[image.image_id] = layers
-        self.oci_descs[image.image_id] = descs
-        self.compare_layers(image, layers, compressed)
+                self.check_size(lmember.size, layer.size, f"{where} layers[{n}]", layer.digest,
+                                image)
+        self.oci_layers[image.image_id] = [x.digest for x in manifest.layers]
+        self.oci_manifests[image.image_id] = manifest
+        self.compare_layers(image, self.oci_layers[image.image_id], compressed)
 
     def check_size(self, actual: int, declared: int, where: str, digest: str,
                    image: ImageInfo | None = None) -> None:
@@ -563,5 +530,8 @@ class _Doctor:
 def _path_digest(path: str) -> str | None:
     if path.startswith(model.BLOBS_DIR):
         d = "sha256:" + path[len(model.BLOBS_DIR):]
-        return d if _DIGEST.match(d) else None
+        try:
+            return parse_digest(d, path)
+        except ArchiveError:
+            return None
     return None

@@ -23,6 +23,7 @@ from typing import Any, BinaryIO
 from ..archive import model
 from ..archive.gojson import dumps as gojson_dumps
 from ..archive.gzipout import GzipWriter
+from ..archive.model import Descriptor, ManifestItem, OciIndex, OciManifest
 from ..archive.reader import ArchiveReader, Counted, Layout, blob_path, open_archive
 from ..archive.refs import DEFAULT_TAG, familiar, qualify, split_tag
 from ..archive.tarwalk import (
@@ -158,26 +159,31 @@ def _check_target(src: Path, out: Path, *, in_place: bool) -> Path:
 
 def _new_metadata(reader: ArchiveReader, exam: Any, images: list[ImageInfo]
                   ) -> list[tuple[str, bytes]]:
-    """New OCI manifests, index.json, manifest.json and oci-layout for ``images``."""
+    """New OCI manifests, index.json, manifest.json and oci-layout for ``images``.
+
+    Built from the typed model of what the archive had: fields repair does not decide (the
+    manifest's and layers' annotations, an index entry's platform and other annotations,
+    manifest.json's ``LayerSources`` and any field the model does not name) are kept."""
     files: list[tuple[str, bytes]] = []
-    index: list[dict[str, Any]] = []
-    legacy: list[dict[str, Any]] = []
+    index: list[Descriptor] = []
+    legacy: list[ManifestItem] = []
     seen: set[str] = set()
     for image in images:
         layers = layer_plan(reader, exam, image)
         config = reader.blob(image.image_id)
         if layers is None or config is None:  # _blockers refused these already
             raise RepairError(f"cannot repair: image {image.image_id[:19]}… lacks blobs")
-        manifest = gojson({
-            "schemaVersion": 2,
-            "mediaType": model.MT_OCI_MANIFEST,
-            "config": {"mediaType": model.MT_OCI_CONFIG, "digest": image.image_id,
-                       "size": config.size},
-            "layers": layers,
-        })
+        old: OciManifest | None = exam.oci_manifests.get(image.image_id)
+        old_config = old.config if old is not None else None
+        manifest = gojson(OciManifest(
+            Descriptor(model.MT_OCI_CONFIG, image.image_id, config.size,
+                       old_config.annotations if old_config else None, None,
+                       old_config.extra if old_config else {}),
+            layers, model.MT_OCI_MANIFEST, 2,
+            old.annotations if old else None, old.extra if old else {},
+        ).to_json())
         mdigest = "sha256:" + hashlib.sha256(manifest).hexdigest()
         files.append((blob_path(mdigest), manifest))
-        desc = {"mediaType": model.MT_OCI_MANIFEST, "digest": mdigest, "size": len(manifest)}
         names = []
         for ref in [*image.names, *image.refs, *(qualify(t) for t in image.repo_tags)]:
             if "@" in ref or ref.startswith("import-"):
@@ -186,24 +192,44 @@ def _new_metadata(reader: ArchiveReader, exam: Any, images: list[ImageInfo]
             if full not in seen:  # one index entry per name, even across images
                 seen.add(full)
                 names.append(full)
+        entries = exam.index_entries.get(image.image_id, [])
         for full in names:
-            tag = split_tag(full)[1] or DEFAULT_TAG
-            index.append(dict(desc, annotations={model.ANN_IMAGE_NAME: full,
-                                                 model.ANN_REF_NAME: tag}))
+            index.append(_entry(entries, mdigest, len(manifest), full))
         if not names:
-            index.append(desc)
-        legacy.append({
-            "Config": blob_path(image.image_id),
-            "RepoTags": image.repo_tags or [familiar(n) for n in names] or None,
-            "Layers": [blob_path(x["digest"]) for x in layers],
-        })
-    files.append((model.INDEX_JSON, gojson({"schemaVersion": 2, "mediaType": model.MT_OCI_INDEX,
-                                           "manifests": index})))
-    files.append((model.MANIFEST_JSON, gojson(legacy)))
+            index.append(_entry(entries, mdigest, len(manifest), None))
+        item = image.legacy_item
+        legacy.append(ManifestItem(
+            blob_path(image.image_id), [blob_path(x.digest) for x in layers],
+            image.repo_tags or [familiar(n) for n in names] or None,
+            item.layer_sources if item else None, item.extra if item else {},
+        ))
+    before = exam.index
+    new_index = OciIndex(index, model.MT_OCI_INDEX, 2, before.annotations if before else None,
+                         before.extra if before else {})
+    files.append((model.INDEX_JSON, gojson(new_index.to_json())))
+    files.append((model.MANIFEST_JSON, gojson([x.to_json() for x in legacy])))
     layout = (reader.read_bytes(model.OCI_LAYOUT) if reader.has(model.OCI_LAYOUT)
               else gojson({"imageLayoutVersion": "1.0.0"}))
     files.append((model.OCI_LAYOUT, layout))
     return files
+
+
+_NAME_KEYS = (model.ANN_IMAGE_NAME, model.ANN_REF_NAME)
+
+
+def _entry(before: list[Descriptor], digest: str, size: int, name: str | None) -> Descriptor:
+    """The index entry of a rebuilt manifest under ``name`` (None: unnamed), keeping the
+    platform, other annotations and unknown fields of the entry it replaces: the one that
+    carried this name, else the image's first."""
+    old = next((e for e in before if e.annotation(model.ANN_IMAGE_NAME) == name), None) or (
+        before[0] if before else None)
+    annotations = {k: v for k, v in (old.annotations or {}).items()
+                   if k not in _NAME_KEYS} if old else {}
+    if name is not None:
+        annotations = {model.ANN_IMAGE_NAME: name,
+                       model.ANN_REF_NAME: split_tag(name)[1] or DEFAULT_TAG, **annotations}
+    return Descriptor(model.MT_OCI_MANIFEST, digest, size, annotations or None,
+                      old.platform if old else None, old.extra if old else {})
 
 
 def _write_atomic(reader: ArchiveReader, out: Path, new: list[tuple[str, bytes]],
