@@ -48,7 +48,7 @@
 # %%
 
 from runbook_exec import proc
-from runbook_exec.archive import open_archive
+from runbook_exec.archive import Platform, open_archive
 from runbook_exec.lab import Engine, Node, open_target, workspace
 
 proc.echo_to_stdout()
@@ -108,15 +108,15 @@ print("archives written:", ", ".join(f"{a} ({a.stat().st_size:,} bytes)" for a i
 def children(path: str) -> list[tuple[str, str, bool]]:
     """(platform, digest, present) for each manifest of the first index entry."""
     with open_archive(path) as ar:
-        top = ar.read_json("index.json")["manifests"][0]
-        if "index" not in top["mediaType"]:
-            return [("(single manifest)", top["digest"], ar.blob(top["digest"]) is not None)]
+        top = ar.index().entries[0]
+        if "index" not in top.media_type:
+            return [("(single manifest)", top.digest, ar.blob(top.digest) is not None)]
         rows = []
-        for child in ar.read_json(f"blobs/sha256/{top['digest'][7:]}")["manifests"]:
-            p = child.get("platform", {})
-            kind = child.get("annotations", {}).get("vnd.docker.reference.type", "")
-            name = f"{p.get('os')}/{p.get('architecture')}" + (f" ({kind})" if kind else "")
-            rows.append((name, child["digest"], ar.blob(child["digest"]) is not None))
+        for child in ar.index(top.digest).entries:
+            p = child.platform or Platform("None", "None")
+            kind = child.annotation("vnd.docker.reference.type")
+            name = f"{p.os}/{p.architecture}" + (f" ({kind})" if kind else "")
+            rows.append((name, child.digest, ar.blob(child.digest) is not None))
         return rows
 
 

@@ -37,11 +37,10 @@
 # an archive saved by digest gives the node no name; both ways around it bring both images in.
 
 # %%
-import json
 import re
-import tarfile
 
 from runbook_exec import proc
+from runbook_exec.archive import Descriptor, open_archive
 from runbook_exec.lab import Engine, Node, open_target, workspace
 
 proc.echo_to_stdout()
@@ -51,11 +50,9 @@ registry = lab.registry()
 print(registry.description)
 
 
-def index_entries(path: str) -> list[dict[str, object]]:
-    with tarfile.open(path) as tar:
-        member = tar.extractfile("index.json")
-        assert member is not None
-        return json.load(member)["manifests"] or []
+def index_entries(path: str) -> list[Descriptor]:
+    with open_archive(path) as ar:
+        return ar.index().entries
 
 
 def steady(ref: str) -> str:

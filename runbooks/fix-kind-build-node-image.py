@@ -42,9 +42,11 @@
 import io
 import json
 import tarfile
+from dataclasses import replace
 from pathlib import Path
 
 from runbook_exec import proc
+from runbook_exec.archive import parse_manifest_json, refs
 from runbook_exec.lab import open_target, workspace
 
 proc.echo_to_stdout()
@@ -68,6 +70,11 @@ def drop_arch(repository: str) -> str:
     return repository.removesuffix("-amd64")
 
 
+def rename(tag: str) -> str:
+    name, version = refs.split_tag(tag)
+    return f"{drop_arch(name)}:{version}"
+
+
 def edit_archive_v0_20(src: Path, out: Path) -> None:
     with tarfile.open(src) as tin, tarfile.open(out, "w") as tout:
         for member in tin.getmembers():
@@ -78,11 +85,9 @@ def edit_archive_v0_20(src: Path, out: Path) -> None:
             elif member.name == "repositories":
                 data = json.dumps({drop_arch(k): v for k, v in json.loads(data).items()}).encode()
             elif member.name == "manifest.json":
-                items = json.loads(data)
-                for item in items:
-                    item["RepoTags"] = [drop_arch(t.rsplit(":", 1)[0]) + ":" + t.rsplit(":", 1)[1]
-                                        for t in item.get("RepoTags") or []]
-                data = json.dumps(items).encode()
+                items = [replace(item, repo_tags=[rename(t) for t in item.repo_tags or []])
+                         for item in parse_manifest_json(json.loads(data))]
+                data = json.dumps([item.to_json() for item in items]).encode()
             if data is not None:
                 member.size = len(data)
                 tout.addfile(member, io.BytesIO(data))

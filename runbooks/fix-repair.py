@@ -36,6 +36,7 @@ import sys
 from pathlib import Path
 
 from runbook_exec import proc
+from runbook_exec.archive import refs
 from runbook_exec.doctor import safe_load
 from runbook_exec.lab import open_target, workspace
 
@@ -101,7 +102,7 @@ assert runbook_exec("doctor", "diagnose", "--node", "v0.20.0",
 # fixed.tar` runs): it imports, unpacks, and has the original image ID.
 
 # %%
-ref = "docker.io/library/" + built.ref
+ref = str(refs.parse(built.ref))
 res = node.load(work / "fixed.tar")
 view = node.kubelet_view(built.ref)
 unpacked = node.unpacked(ref)
@@ -123,7 +124,7 @@ assert res.ok and unpacked and view.image_id == built.image_id
 # %%
 # new layer contents, so the node has no snapshots for them yet
 second = engine.build("demo:v2", [b"base2", b"app2", b"base2", b"entry2"])
-ref2 = "docker.io/library/" + second.ref
+ref2 = str(refs.parse(second.ref))
 engine.save([second.ref], work / "v2-broken.tar")
 earlier = node.load(work / "v2-broken.tar")
 print("earlier failed import:", earlier.error, "| unpacked:", node.unpacked(ref2))

@@ -68,12 +68,12 @@ puller = Engine("29.8.1").start()
 puller.pull(ref)
 print(puller.cli("save", "-o", str(work / "all.tar"), ref).output, end="")
 with open_archive(work / "all.tar") as ar:
-    top = ar.read_json("index.json")["manifests"][0]
-    children = ar.read_json(f"blobs/sha256/{top['digest'][7:]}")["manifests"]
+    children = ar.index(ar.index().entries[0].digest).entries
     for child in children:
-        platform = child["platform"]["os"] + "/" + child["platform"]["architecture"]
-        print(platform, child["digest"][:19], "in archive:", ar.blob(child["digest"]) is not None)
-missing = [c["digest"] for c in children if c["platform"]["architecture"] != "amd64"]
+        assert child.platform is not None
+        platform = child.platform.os + "/" + child.platform.architecture
+        print(platform, child.digest[:19], "in archive:", ar.blob(child.digest) is not None)
+missing = [c.digest for c in children if c.platform and c.platform.architecture != "amd64"]
 
 # %% [markdown] lang="zh"
 # kind 的导入命令：在 containerd 1.7.1 和 2.3.4 的节点上都失败，
@@ -132,8 +132,7 @@ assert forced.returncode != 0 and "no unpack platforms defined" in forced.stdout
 print(puller.cli("save", "--platform", "linux/amd64", "-o", str(work / "one.tar"), ref).output,
       end="")
 with open_archive(work / "one.tar") as ar:
-    entries = ar.read_json("index.json")["manifests"]
-    print("index.json manifests:", [m["mediaType"] for m in entries])
+    print("index.json manifests:", [m.media_type for m in ar.index().entries])
 full = ref
 for kind in KINDS:
     with Node(kind=kind) as fresh:

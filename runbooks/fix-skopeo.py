@@ -37,7 +37,6 @@ from pathlib import Path
 
 from runbook_exec import proc
 from runbook_exec.archive import open_archive
-from runbook_exec.archive.reader import blob_path  # TODO(archive room): public once exported
 from runbook_exec.lab import open_target, workspace
 
 proc.echo_to_stdout()
@@ -57,12 +56,10 @@ def clear_node() -> None:
 def oci_summary(path: Path) -> tuple[str, list[str], list[str]]:
     """(config digest, layer media types, names in index.json) of an OCI archive."""
     with open_archive(path) as ar:
-        index = ar.read_json("index.json")
-        top = index["manifests"][0]
-        manifest = ar.read_json(blob_path(top["digest"]))
-    ref_name = "org.opencontainers.image.ref.name"
-    names = [m.get("annotations", {}).get(ref_name, "") for m in index["manifests"]]
-    return manifest["config"]["digest"], [layer["mediaType"] for layer in manifest["layers"]], names
+        index = ar.index()
+        manifest = ar.manifest(index.entries[0].digest)
+    names = [m.annotation("org.opencontainers.image.ref.name") for m in index.entries]
+    return manifest.config.digest, [layer.media_type for layer in manifest.layers], names
 
 
 # %% [markdown] lang="zh"

@@ -31,10 +31,10 @@
 # %%
 import json
 import re
-import tarfile
 from pathlib import Path
 
 from runbook_exec import proc
+from runbook_exec.archive import open_archive
 from runbook_exec.lab import open_target, workspace
 
 proc.echo_to_stdout()
@@ -122,8 +122,8 @@ for release in ("25.0.1", "25.0.2", "25.0.3"):
     digest_ref = target.pulled(built.ref, as_docker=release)
     out = work / f"by-digest-{release}.tar"
     target.save([digest_ref], out, as_docker=release)
-    with tarfile.open(out) as tar:
-        index = json.load(tar.extractfile("index.json"))  # type: ignore[arg-type]
+    with open_archive(out) as ar:
+        index = ar.index().to_json()
     by_digest[release] = node.load(out)
     print(f"{release}: index.json manifests = {json.dumps(index['manifests'])[:60]}… ->",
           by_digest[release].error or "imported")
@@ -151,8 +151,8 @@ for release in ("25.0.3", "29.8.1"):
     refs = [target.pulled(ref, as_docker=release) for ref in (built.ref, second.ref)]
     out = work / f"two-by-digest-{release}.tar"
     target.save(refs, out, as_docker=release)
-    with tarfile.open(out) as tar:
-        entries = json.load(tar.extractfile("index.json"))["manifests"] or []  # type: ignore[arg-type]
+    with open_archive(out) as ar:
+        entries = ar.index().entries
     node.remove(*[r.ref for r in node.images()])
     res = node.load(out)
     imported = sorted({r.digest for r in node.images()})

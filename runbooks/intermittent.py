@@ -54,7 +54,6 @@ import matplotlib.pyplot as plt
 import runbook_exec
 from runbook_exec import engines, proc
 from runbook_exec.archive import open_archive
-from runbook_exec.archive.reader import blob_path  # TODO(archive room): public once exported
 from runbook_exec.engines import toolchain
 from runbook_exec.lab import Node, open_target, workspace
 from runbook_exec.writers import p_in_order
@@ -120,9 +119,8 @@ assert model[9] < 0.02 and max(model[n] for n in range(13, N_MAX + 1)) < 0.002
 # %%
 def manifest_order(path: str, diff_ids: list[str]) -> list[int]:
     with open_archive(path) as ar:
-        index = ar.read_json("index.json")
-        manifest = ar.read_json(blob_path(index["manifests"][0]["digest"]))
-    return [diff_ids.index(layer["digest"]) for layer in manifest["layers"]]
+        manifest = ar.manifest(ar.index().entries[0].digest)
+    return [diff_ids.index(layer.digest) for layer in manifest.layers]
 
 
 def is_rotation(order: list[int]) -> bool:

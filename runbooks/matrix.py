@@ -125,12 +125,12 @@ def in_config_order(path: Path) -> bool:
     with open_archive(path) as ar:
         if "index.json" not in ar.members:
             return True
-        for entry in ar.read_json("index.json").get("manifests") or []:
-            manifest = ar.read_json(f"blobs/sha256/{entry['digest'][7:]}")
-            if "layers" not in manifest:
+        for entry in ar.index().entries:
+            if entry.is_index:
                 continue
-            config = ar.read_json(f"blobs/sha256/{manifest['config']['digest'][7:]}")
-            if [m["digest"] for m in manifest["layers"]] != config["rootfs"]["diff_ids"]:
+            manifest = ar.manifest(entry.digest)
+            config = ar.image_config(manifest.config.digest)
+            if [m.digest for m in manifest.layers] != config.diff_ids:
                 return False
     return True
 

@@ -40,7 +40,6 @@ import json
 
 from runbook_exec import proc
 from runbook_exec.archive import open_archive
-from runbook_exec.archive.reader import blob_path  # TODO(archive room): public once exported
 from runbook_exec.lab import open_target, workspace
 
 proc.echo_to_stdout()
@@ -105,10 +104,9 @@ with open_archive("docker-25.0.0.tar") as ar:
 # %%
 def manifest_and_config(path: str) -> tuple[list[str], list[str]]:
     with open_archive(path) as ar:
-        index = ar.read_json("index.json")
-        manifest = ar.read_json(blob_path(index["manifests"][0]["digest"]))
-        config = ar.read_json(blob_path(manifest["config"]["digest"]))
-    return [layer["digest"] for layer in manifest["layers"]], config["rootfs"]["diff_ids"]
+        manifest = ar.manifest(ar.index().entries[0].digest)
+        config = ar.image_config(manifest.config.digest)
+    return [layer.digest for layer in manifest.layers], config.diff_ids
 
 
 manifest_layers, diff_ids = manifest_and_config("docker-25.0.0.tar")

@@ -41,7 +41,7 @@
 # %%
 
 from runbook_exec import proc
-from runbook_exec.archive import open_archive
+from runbook_exec.archive import Platform, open_archive
 from runbook_exec.lab import Engine, Node, open_target, workspace
 
 proc.echo_to_stdout()
@@ -95,15 +95,15 @@ for i, (name, (platforms, provenance)) in enumerate(BUILDS.items()):
 def top_level(path: str) -> list[tuple[str, bool]]:
     """(child, present) for the archive's top entry: the index's children, or the manifest."""
     with open_archive(path) as ar:
-        top = ar.read_json("index.json")["manifests"][0]
-        if "index" not in top["mediaType"]:
-            return [("one manifest (no index)", ar.blob(top["digest"]) is not None)]
+        top = ar.index().entries[0]
+        if "index" not in top.media_type:
+            return [("one manifest (no index)", ar.blob(top.digest) is not None)]
         rows = []
-        for child in ar.read_json(f"blobs/sha256/{top['digest'][7:]}")["manifests"]:
-            p = child.get("platform", {})
-            kind = child.get("annotations", {}).get("vnd.docker.reference.type", "")
-            label = f"{p.get('os')}/{p.get('architecture')}" + (f" ({kind})" if kind else "")
-            rows.append((label, ar.blob(child["digest"]) is not None))
+        for child in ar.index(top.digest).entries:
+            p = child.platform or Platform("None", "None")
+            kind = child.annotation("vnd.docker.reference.type")
+            label = f"{p.os}/{p.architecture}" + (f" ({kind})" if kind else "")
+            rows.append((label, ar.blob(child.digest) is not None))
         return rows
 
 

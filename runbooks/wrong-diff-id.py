@@ -46,7 +46,6 @@ import re
 
 from runbook_exec import proc
 from runbook_exec.archive import open_archive
-from runbook_exec.archive.reader import blob_path  # TODO(archive room): public once exported
 from runbook_exec.lab import Node, open_target, workspace
 
 proc.echo_to_stdout()
@@ -93,9 +92,8 @@ for i, diff_id in enumerate(built.diff_ids):
 # %%
 def manifest_layers(path: str) -> list[str]:
     with open_archive(path) as ar:
-        index = ar.read_json("index.json")
-        manifest = ar.read_json(blob_path(index["manifests"][0]["digest"]))
-    return [layer["digest"] for layer in manifest["layers"]]
+        manifest = ar.manifest(ar.index().entries[0].digest)
+    return [layer.digest for layer in manifest.layers]
 
 
 config_order = list(built.diff_ids)

@@ -26,6 +26,7 @@ FIXTURE = ROOT / "tests" / "fixtures" / "public_api" / "reaches_past_all.py"
 PUBLIC_MODULES = (
     "runbook_exec.lab",
     "runbook_exec.archive",
+    "runbook_exec.archive.refs",
     "runbook_exec.writers",
     "runbook_exec.doctor",
     "runbook_exec.engines",
@@ -33,17 +34,6 @@ PUBLIC_MODULES = (
     "runbook_exec.proc",
     "runbook_exec.errors",
 )
-
-# Lines another room's change owns right now; each says what ends it. The tests fail once a
-# line is gone, so the entry must then be deleted.
-PENDING_IMPORTS = {
-    "runbook_exec.archive.reader.blob_path": "archive room: export it (or the typed model "
-    "replaces the hand walk index → manifest → config)",
-}
-PENDING_UNLISTED = {
-    "runbook_exec.writers": {"write_c8d", "write_v24", "write_v25"},  # writers room
-}
-
 
 def public_names(module: str) -> set[str]:
     mod = importlib.import_module(module)
@@ -78,8 +68,7 @@ def test_all_names_exist_and_are_unique(module: str) -> None:
 @pytest.mark.parametrize("module", PUBLIC_MODULES)
 def test_what_looks_public_is_in_all(module: str) -> None:
     """A class or function of the room without a leading ``_`` is exported, or renamed private."""
-    unlisted = defined_here(module) - public_names(module)
-    assert unlisted == PENDING_UNLISTED.get(module, set())
+    assert defined_here(module) - public_names(module) == set()
 
 
 def reaches_past_all(path: Path) -> list[str]:
@@ -89,8 +78,7 @@ def reaches_past_all(path: Path) -> list[str]:
     found: list[str] = []
 
     def private(line: int, what: str) -> None:
-        if what not in PENDING_IMPORTS:
-            found.append(f"{line}: {what}")
+        found.append(f"{line}: {what}")
 
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("runbook_exec"):
@@ -138,6 +126,7 @@ def reaches_past_all(path: Path) -> list[str]:
 def test_the_checker_sees_a_runbook_reaching_past_all() -> None:
     assert reaches_past_all(FIXTURE) == [
         "6: runbook_exec.lab._deps",
+        "8: runbook_exec.archive.reader.blob_path",
         "9: runbook_exec.engines._select_nothing",
         "11: runbook_exec.writers.source.image_from_save",
         "13: runbook_exec.proc._echo",
@@ -148,17 +137,6 @@ def test_the_checker_sees_a_runbook_reaching_past_all() -> None:
 @pytest.mark.parametrize("runbook", RUNBOOKS, ids=lambda p: p.stem)
 def test_runbooks_use_only_the_public_surface(runbook: Path) -> None:
     assert reaches_past_all(runbook) == []
-
-
-def test_pending_entries_are_still_needed() -> None:
-    used = set()
-    for runbook in RUNBOOKS:
-        text = runbook.read_text(encoding="utf-8")
-        for full in PENDING_IMPORTS:
-            module, _, name = full.rpartition(".")
-            if re.search(rf"from {re.escape(module)} import .*\b{name}\b", text):
-                used.add(full)
-    assert used == set(PENDING_IMPORTS), "delete the PENDING_IMPORTS entries no runbook needs"
 
 
 def test_version_is_known() -> None:

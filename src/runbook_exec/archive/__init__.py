@@ -12,6 +12,7 @@ Each JSON document has one typed class (``ManifestItem`` of ``manifest.json``, `
 ``to_json`` writes back every field it read. ``refs`` holds Docker's reference grammar.
 """
 
+from . import refs
 from .model import (
     Descriptor,
     Image,
@@ -39,4 +40,5 @@ __all__ = [
     "blob_path",
     "open_archive",
     "parse_manifest_json",
+    "refs",
 ]

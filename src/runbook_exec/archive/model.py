@@ -132,7 +132,13 @@ class Descriptor:
                    _extra(value, cls._KNOWN))
 
     def annotation(self, key: str) -> str:
+        """The annotation ``key``, or ``""``."""
         return (self.annotations or {}).get(key, "")
+
+    @property
+    def is_index(self) -> bool:
+        """Whether it points to an image index (OCI index or Docker manifest list)."""
+        return self.media_type in (MT_OCI_INDEX, MT_DOCKER_LIST)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -158,6 +164,11 @@ class OciIndex:
     extra: dict[str, Any] = field(default_factory=dict)
 
     _KNOWN = ("schemaVersion", "mediaType", "manifests", "annotations")
+
+    @property
+    def entries(self) -> list[Descriptor]:
+        """``manifests``, with null read as no entries."""
+        return self.manifests or []
 
     @classmethod
     def parse(cls, value: Any, where: str = INDEX_JSON) -> OciIndex:

@@ -24,11 +24,12 @@ from typing import IO
 from ..errors import ArchiveError
 from ..files import atomic_write
 
-__all__ = ["TarWriter", "now", "ustar_header", "write_atomically"]
+__all__ = ["TarWriter", "now", "tar_header", "ustar_header", "write_atomically"]
 
 CHUNK = 1 << 20
 BLOCK = 512
-REGTYPE, DIRTYPE, SYMTYPE = b"0", b"5", b"2"
+REGTYPE, DIRTYPE, SYMTYPE, LNKTYPE, PAXTYPE = b"0", b"5", b"2", b"1", b"x"
+_MAX_SIZE = 0o77777777777  # 11 octal digits
 
 
 def _octal(value: int, width: int) -> bytes:
@@ -39,23 +40,26 @@ def _octal(value: int, width: int) -> bytes:
     return digits.rjust(width - 1, b"0") + b"\0"
 
 
+class _TooLong(Exception):
+    """A value does not fit its ustar field: the header needs a PAX record for it."""
+
+
 def _split_name(name: str) -> tuple[bytes, bytes]:
     raw = name.encode()
+    if not name.isascii():
+        raise _TooLong
     if len(raw) <= 100:
         return raw, b""
     for i in range(len(raw) - 1, 0, -1):
         if raw[i : i + 1] == b"/" and i <= 155 and len(raw) - i - 1 <= 100:
             return raw[i + 1 :], raw[:i]
-    raise ArchiveError(f"member name too long for a ustar header: {name!r}")
+    raise _TooLong
 
 
-def ustar_header(
-    name: str, kind: bytes, size: int, mtime: float, mode: int, link: str = ""
-) -> bytes:
-    """One 512-byte POSIX ustar header as Go's archive/tar writes it for a save."""
-    short, prefix = _split_name(name)
+def _ustar(name: bytes, prefix: bytes, kind: bytes, size: int, mtime: float, mode: int,
+           link: bytes) -> bytes:
     fields = [
-        short.ljust(100, b"\0"),
+        name.ljust(100, b"\0"),
         _octal(mode, 8),
         _octal(0, 8),
         _octal(0, 8),
@@ -63,7 +67,7 @@ def ustar_header(
         _octal(int(mtime), 12),
         b" " * 8,
         kind,
-        link.encode().ljust(100, b"\0"),
+        link.ljust(100, b"\0"),
         b"ustar\x0000",
         b"root".ljust(32, b"\0"),
         b"root".ljust(32, b"\0"),
@@ -74,6 +78,53 @@ def ustar_header(
     header = b"".join(fields).ljust(BLOCK, b"\0")
     checksum = _octal(sum(header), 7) + b" "
     return header[:148] + checksum + header[156:]
+
+
+def _pax_record(key: str, value: str) -> bytes:
+    """``"<length> key=value\\n"``, the length counting its own digits (as Go's does)."""
+    body = f" {key}={value}\n".encode()
+    length = len(body) + len(str(len(body)))
+    length = len(body) + len(str(length))
+    return str(length).encode() + body
+
+
+def tar_header(name: str, kind: bytes, size: int, mtime: float, mode: int, link: str = ""
+               ) -> bytes:
+    """The header block(s) of one member, chosen as Go's archive/tar chooses: one POSIX
+    ustar header when every value fits (long names split into prefix/name), else a PAX
+    extended header (``path``, ``linkpath``, ``size`` records) before a ustar header whose
+    fields hold what fits; owner root/root (uid and gid 0) as in moby's saves."""
+    records: list[bytes] = []
+    try:
+        short, prefix = _split_name(name)
+    except _TooLong:
+        records.append(_pax_record("path", name))
+        short, prefix = name.encode("ascii", "replace")[:100], b""
+    link_raw = link.encode()
+    if len(link_raw) > 100 or not link.isascii():
+        records.append(_pax_record("linkpath", link))
+        link_raw = link.encode("ascii", "replace")[:100]
+    if size > _MAX_SIZE:
+        records.append(_pax_record("size", str(size)))
+    head = _ustar(short, prefix, kind, 0 if size > _MAX_SIZE else size, mtime, mode, link_raw)
+    if not records:
+        return head
+    data = b"".join(sorted(records, key=lambda r: bytes(r).split(b" ", 1)[1]))
+    base = name.rsplit("/", 1)
+    pax_name = "/".join([*base[:-1], "PaxHeaders.0", base[-1]]).encode("ascii", "replace")[:100]
+    pax = _ustar(pax_name, b"", PAXTYPE, len(data), mtime, mode & 0o7777, b"")
+    return pax + data + bytes(-len(data) % BLOCK) + head
+
+
+def ustar_header(
+    name: str, kind: bytes, size: int, mtime: float, mode: int, link: str = ""
+) -> bytes:
+    """One 512-byte POSIX ustar header as Go's archive/tar writes it for a save (refuses
+    what does not fit: moby's saves never need PAX)."""
+    header = tar_header(name, kind, size, mtime, mode, link)
+    if len(header) != BLOCK:
+        raise ArchiveError(f"member name too long for a ustar header: {name!r}")
+    return header
 
 
 class TarWriter:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import tarfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +36,7 @@ from ..archive.tarwalk import (
     StreamSource,
     walk,
 )
+from ..archive.writer import DIRTYPE, LNKTYPE, REGTYPE, SYMTYPE, tar_header
 from ..errors import RepairError
 from ..files import KEEP, atomic_write
 from .diagnose import ImageInfo, Report, diagnose, layer_plan, plan_inputs
@@ -326,17 +326,14 @@ def _write_streamed(reader: ArchiveReader, fh: BinaryIO, dropped: set[str],
 
 
 def _header(name: str, member: Member) -> bytes:
-    info = tarfile.TarInfo(name)
-    info.mtime = 0
+    """The member's header as ``docker save`` writes one (the archive writer's), mtime 0."""
     if member.kind == DIR:
-        info.type, info.mode = tarfile.DIRTYPE, 0o755
-    elif member.kind in (SYMLINK, HARDLINK):
-        info.type = tarfile.SYMTYPE if member.kind == SYMLINK else tarfile.LNKTYPE
-        info.mode = 0o777 if member.kind == SYMLINK else 0o644
-        info.linkname = _link_text(member)
-    else:
-        info.size, info.mode = member.size, 0o644
-    return info.tobuf(format=tarfile.PAX_FORMAT, encoding="utf-8", errors="strict")
+        return tar_header(name, DIRTYPE, 0, 0, 0o40755)
+    if member.kind == SYMLINK:
+        return tar_header(name, SYMTYPE, 0, 0, 0o120777, _link_text(member))
+    if member.kind == HARDLINK:
+        return tar_header(name, LNKTYPE, 0, 0, 0o100644, _link_text(member))
+    return tar_header(name, REGTYPE, member.size, 0, 0o100644)
 
 
 def _link_text(member: Member) -> str:

@@ -31,6 +31,7 @@ MODULES = (
     "archive/gzipout.py",
     "archive/gojson.py",
     "archive/refs.py",
+    "archive/writer.py",
     "doctor/__init__.py",
     "doctor/commands.py",
     "doctor/diagnose.py",

@@ -18,11 +18,9 @@ from typing import Any
 from ..archive.model import Image
 from ..archive.writer import write_atomically
 from ..errors import ArchiveError
+from . import save_c8d, save_v24, save_v25
 from .gomap import p_in_order
 from .profiles import PROFILES, SEED_25_IN_ORDER, SEED_25_SHUFFLED, Profile
-from .save_c8d import write_c8d
-from .save_v24 import write_v24
-from .save_v25 import write_v25
 
 __all__ = ["PROFILES", "Profile", "SEED_25_IN_ORDER", "SEED_25_SHUFFLED", "p_in_order", "write"]
 
@@ -64,9 +62,9 @@ def write(
     rng = random.Random(seed)
     with write_atomically(Path(out_path)) as tw:
         if prof.layout == "legacy":
-            write_v24(image, tw, by_digest=by_digest)
+            save_v24.write_v24(image, tw, by_digest=by_digest)
             return {}
         if prof.layout == "containerd-store":
-            return write_c8d(image, tw, by_digest=by_digest, platform=platform)
+            return save_c8d.write_c8d(image, tw, by_digest=by_digest, platform=platform)
         assert prof.knobs is not None
-        return write_v25(image, tw, prof.knobs, by_digest=by_digest, rng=rng)
+        return save_v25.write_v25(image, tw, prof.knobs, by_digest=by_digest, rng=rng)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from ..archive.model import MANIFEST_JSON, Image, Layer
+from ..archive.model import Image, Layer
 from ..archive.reader import open_archive
 from ..errors import ArchiveError
 
@@ -22,14 +22,14 @@ def image_from_save(path: Path | str, work_dir: Path | str, index: int = 0) -> I
     work = Path(work_dir)
     work.mkdir(parents=True, exist_ok=True)
     with open_archive(path) as ar:
-        items = ar.read_json(MANIFEST_JSON)
-        if not isinstance(items, list) or len(items) <= index or not isinstance(items[index], dict):
+        items = ar.manifest_items()
+        if len(items) <= index:
             raise ArchiveError(f"{path}: manifest.json has no image #{index}")
         item = items[index]
-        config = ar.read_bytes(str(item["Config"]))
-        image = Image(config=config, layers=[], repo_tags=list(item.get("RepoTags") or []))
+        config = ar.read_bytes(item.config)
+        image = Image(config=config, layers=[], repo_tags=list(item.repo_tags or []))
         diff_ids = image.diff_ids
-        members = list(item.get("Layers") or [])
+        members = item.layers
         if len(members) != len(diff_ids):
             raise ArchiveError(
                 f"{path}: manifest.json lists {len(members)} layers, the config "
