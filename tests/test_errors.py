@@ -18,13 +18,6 @@ from runbook_exec import errors
 
 ERRORS_PY = Path(errors.__file__)
 
-# Classes still defined outside errors.py, by a room another change owns right now. Each entry
-# says what to do; the test fails once the class moves (so the entry must then be deleted).
-PENDING = {
-    "runbook_exec.doctor.load.LoadError": "doctor room: use runbook_exec.errors.LoadError",
-}
-
-
 def drawn_tree(doc: str) -> dict[str, str | None]:
     """``{class: parent}`` from the box drawing (``├──``/``└──``, 4 columns a level)."""
     parents: dict[str, str | None] = {}
@@ -89,9 +82,8 @@ def test_no_error_class_lives_outside_errors_py() -> None:
         for cls in subclasses(errors.RunbookExecError)
         if cls.__module__ != "runbook_exec.errors" and cls.__module__.startswith("runbook_exec")
     )
-    assert outside == sorted(PENDING), (
-        "define these in runbook_exec/errors.py and draw them in its tree: "
-        + ", ".join(sorted(set(outside) - set(PENDING)))
+    assert outside == [], (
+        "define these in runbook_exec/errors.py and draw them in its tree: " + ", ".join(outside)
     )
 
 
@@ -114,11 +106,6 @@ def test_value_errors_stay_value_errors() -> None:
     assert errors.LedgerFormatError("x").exit_code == 2
 
 
-# Handlers that still print their own "error:" line and return a code instead of raising into
-# cli.main; owned by the doctor room right now (see the report of issue 16).
-PRINTS_OWN_ERRORS = {"runbook_exec/doctor/commands.py"}
-
-
 def test_only_cli_main_prints_error_lines() -> None:
     """A handler raises a RunbookExecError; cli.main alone turns it into `error:` and a code."""
     src = Path(runbook_exec.__file__).parent
@@ -138,4 +125,4 @@ def test_only_cli_main_prints_error_lines() -> None:
                 printing.add(path.relative_to(src.parent).as_posix())
     # the one-file doctor's entry point is a second ``main`` (kind-doctor.pyz has no cli.py)
     mains = {"runbook_exec/cli.py", "runbook_exec/doctor/standalone.py"}
-    assert printing - mains == PRINTS_OWN_ERRORS
+    assert printing - mains == set()

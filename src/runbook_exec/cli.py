@@ -63,9 +63,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RunbookExecError as exc:
         print(f"runbook-exec: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("runbook-exec: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        message, code = doctor_commands.interrupted(exc)
+        print(f"runbook-exec: {message}", file=sys.stderr)
+        return code
     except OSError as exc:
         # The last net for the environment refusing (permissions, a full disk, a path that
         # is a directory): one line naming the file, never a traceback. Rooms raise their

@@ -29,7 +29,7 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ..errors import RunbookExecError
+from ..errors import MissingDependencyError, RepairError, RunbookExecError, UsageError
 
 _PROGRESS_FLOOR = 256 << 20  # show progress only for archives above this size
 
@@ -90,11 +90,25 @@ EXIT_STATUS = """exit status:
 
 
 class Signalled(KeyboardInterrupt):
-    """SIGTERM or SIGHUP during a command, raised so cleanup runs as for Ctrl-C."""
+    """SIGTERM or SIGHUP during a command, raised so cleanup runs as for Ctrl-C; ``note``
+    says what the command left (``cli.main`` prints it and exits 128 + ``signum``)."""
 
-    def __init__(self, signum: int) -> None:
+    def __init__(self, signum: int, note: str = "") -> None:
         super().__init__(signum)
         self.signum = signum
+        self.note = note
+
+
+def interrupted(exc: KeyboardInterrupt) -> tuple[str, int]:
+    """What a main prints after its program name for an interrupt, and the exit status."""
+    import signal
+
+    signum = getattr(exc, "signum", None)
+    if signum is None:
+        return "interrupted", 130
+    note = getattr(exc, "note", "")
+    return (f"interrupted ({signal.Signals(signum).name})" + (f"; {note}" if note else ""),
+            128 + signum)
 
 
 @contextlib.contextmanager
@@ -166,19 +180,17 @@ def _gzipped(path: str) -> bool:
         return False
 
 
-def _fail_json(exc: RunbookExecError, schema: str) -> int:
+def _json_error(exc: RunbookExecError, schema: str) -> None:
+    """The error document ``--json`` promises on stdout (the caller re-raises the error)."""
     print(json.dumps({"schema": schema, "error": str(exc), "exit_code": exc.exit_code}))
-    print(f"runbook-exec: error: {exc}", file=sys.stderr)
-    return exc.exit_code
 
 
 def run_diagnose(args: argparse.Namespace) -> int:
     from .diagnose import diagnose
 
     if args.archive == "-" and sys.stdin.isatty():
-        print("runbook-exec: error: ARCHIVE is - but stdin is a terminal; pipe an archive in "
-              "(docker save IMAGE | runbook-exec doctor diagnose -)", file=sys.stderr)
-        return 2
+        raise UsageError("ARCHIVE is - but stdin is a terminal; pipe an archive in "
+                         "(docker save IMAGE | runbook-exec doctor diagnose -)")
     size = _size(args.archive)
     try:
         with _progress(size, "hashing blobs", args.verify and not args.json) as tick:
@@ -186,7 +198,7 @@ def run_diagnose(args: argparse.Namespace) -> int:
                               node=args.node)
     except RunbookExecError as exc:
         if args.json:
-            return _fail_json(exc, "runbook-exec/doctor-diagnose/v1")
+            _json_error(exc, "runbook-exec/doctor-diagnose/v1")
         raise
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
@@ -223,8 +235,7 @@ def run_repair(args: argparse.Namespace) -> int:
     from .repair import repair
 
     if not args.in_place and not args.output:
-        print("runbook-exec: error: repair needs -o OUT (or --in-place)", file=sys.stderr)
-        return 2
+        raise UsageError("repair needs -o OUT (or --in-place)")
     import signal
 
     replacing = bool(args.output) and os.path.lexists(args.output)
@@ -236,16 +247,13 @@ def run_repair(args: argparse.Namespace) -> int:
                             node=args.node, compress=args.compress)
     except KeyboardInterrupt as exc:
         signum = exc.signum if isinstance(exc, Signalled) else signal.SIGINT
-        name = signal.Signals(signum).name
-        print(f"runbook-exec: interrupted ({name}); nothing written", file=sys.stderr)
-        return 128 + signum
+        raise Signalled(signum, "nothing written") from None
     except RunbookExecError as exc:
         if args.json:
-            return _fail_json(exc, "runbook-exec/doctor-repair/v1")
+            _json_error(exc, "runbook-exec/doctor-repair/v1")
         raise
     except OSError as exc:
-        print(f"runbook-exec: error: cannot write the repaired archive: {exc}", file=sys.stderr)
-        return 2
+        raise RepairError(f"cannot write the repaired archive: {exc}") from exc
     if args.json:
         print(json.dumps(result.to_json(), indent=2))
     elif result.output is None:
@@ -270,23 +278,21 @@ def run_load(args: argparse.Namespace) -> int:
     if shutil.which("kind") is None:
         # proc's generic hint (install-system-deps.sh) does not apply: that script does
         # not install kind, and `load` is for a user's own cluster.
-        print("runbook-exec: error: kind not found on PATH; `load` imports into a kind "
-              "cluster: install kind and create one (kind create cluster)", file=sys.stderr)
-        return 3
+        raise MissingDependencyError("kind not found on PATH; `load` imports into a kind "
+                                     "cluster: install kind and create one (kind create "
+                                     "cluster)")
     out = proc.run(["kind", "get", "nodes", "--name", args.name], timeout=30, check=False,
                    merge_stderr=True)
     nodes = parse_kind_lines(out.stdout) if out.ok else []
     if not nodes:
-        print(f"runbook-exec: error: kind cluster {args.name!r} has no nodes (is kind installed "
-              "and the cluster created? `kind get clusters`)", file=sys.stderr)
-        return 2
+        raise UsageError(f"kind cluster {args.name!r} has no nodes (is kind installed and the "
+                         "cluster created? `kind get clusters`)")
     if args.nodes:  # as kind does: only the named nodes, each of which must exist
         wanted = [n for n in args.nodes.split(",") if n]
         unknown = [n for n in wanted if n not in nodes]
         if unknown:
-            print(f"runbook-exec: error: unknown node: {unknown[0]} (cluster {args.name!r} has "
-                  f"{', '.join(nodes)})", file=sys.stderr)
-            return 2
+            raise UsageError(f"unknown node: {unknown[0]} (cluster {args.name!r} has "
+                             f"{', '.join(nodes)})")
         nodes = [n for n in nodes if n in wanted]
     engine = _live_engine()
     try:

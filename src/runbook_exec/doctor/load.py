@@ -14,15 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from ..archive.refs import qualify
-from ..errors import RepairError, RunbookExecError
+from ..errors import LoadError, RepairError
 from .diagnose import diagnose
 from .repair import repair
 
 Say = Callable[[str], None]
-
-
-class LoadError(RunbookExecError):
-    """The import into a node failed or left the image not unpacked."""
 
 
 @dataclass(frozen=True)

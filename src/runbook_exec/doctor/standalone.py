@@ -36,9 +36,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RunbookExecError as exc:
         print(f"kind-doctor: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("kind-doctor: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        message, code = commands.interrupted(exc)
+        print(f"kind-doctor: {message}", file=sys.stderr)
+        return code
     except OSError as exc:
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"kind-doctor: error: {where}{exc.strerror or exc}", file=sys.stderr)
