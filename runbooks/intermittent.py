@@ -16,7 +16,7 @@
 # 2. Go map 的模拟（按 go1.21.6 的 `runtime/map.go` 用 Python 复刻），每个 n 做 20000 次；
 # 3. 真实的 dockerd 25.0.0（从源码构建，Go 1.21.6）：n ∈ {2, 5, 8}，反复 `docker save`，数清单顺序
 #    正确的次数；每个 n 抽几个归档导入全新的 kind v0.20.0 节点（containerd 1.7.1）核对成败；
-# 4. 真实 Go 1.21.6 的 map（`tools/gomap/main.go`，每个 n 做 20000 次）。
+# 4. 真实 Go 1.21.6 的 map（`src/runbook_exec/writers/gomapcheck/main.go`，每个 n 做 20000 次）。
 #
 # **需要**：root；本项目的实验环境；matplotlib；Go（Go 1.21.6 由 Go 的工具链下载取得）。
 #
@@ -35,7 +35,7 @@
 # 3. the real dockerd 25.0.0 (built from source with Go 1.21.6): n ∈ {2, 5, 8}, `docker save`
 #    again and again, counting the saves in config order; a few archives per n go into fresh kind
 #    v0.20.0 nodes (containerd 1.7.1) to confirm the verdict;
-# 4. real Go 1.21.6 maps (`tools/gomap/main.go`, 20,000 maps per n).
+# 4. real Go 1.21.6 maps (`src/runbook_exec/writers/gomapcheck/main.go`, 20,000 maps per n).
 #
 # **Needs**: root, this project's lab, matplotlib, Go (Go 1.21.6 comes from Go's toolchain
 # download).
@@ -51,12 +51,11 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-import runbook_exec
 from runbook_exec import engines, proc
 from runbook_exec.archive import open_archive
 from runbook_exec.engines import toolchain
 from runbook_exec.lab import Node, open_target, workspace
-from runbook_exec.writers import p_in_order
+from runbook_exec.writers import GO_CHECK, p_in_order
 
 proc.echo_to_stdout()
 scratch = workspace("intermittent")  # this run's own dir under the lab's temp root
@@ -183,29 +182,30 @@ for n, (hits, k) in measured.items():
 # %% [markdown] lang="zh"
 # ## 4. 真实的 Go map：用构建 Docker 25.0.0 的 Go 1.21.6
 #
-# `tools/gomap/main.go` 按 moby v25.0.0 的方式填充 `map[string]…`（每次新 map、新的 sha256
-# 键），然后遍历一次，统计顺序正确的比例。Go 1.21.6 由 Go 自己的工具链下载取得，与构建
+# `src/runbook_exec/writers/gomapcheck/main.go`（和它检验的 map 模型放在一起）按
+# moby v25.0.0 的方式填充 `map[string]…`（每次新 map、新的 sha256 键），然后遍历一次，
+# 统计顺序正确的比例。Go 1.21.6 由 Go 自己的工具链下载取得，与构建
 # dockerd 25.0.0 的是同一个版本。（Go 1.21 把 map 的扩容阈值从 6.5 降到了 6，所以 13 个键时结果与
 # Go 1.20 不同。）
 
 # %% [markdown] lang="en"
 # ## 4. Real Go maps, with the Go 1.21.6 that built Docker 25.0.0
 #
-# `tools/gomap/main.go` fills a `map[string]…` the way moby v25.0.0 does (a fresh map and fresh
-# sha256 keys each time), ranges over it once and counts how often the order is right. Go 1.21.6
+# `src/runbook_exec/writers/gomapcheck/main.go` (shipped beside the map model it checks) fills
+# a `map[string]…` the way moby v25.0.0 does (a fresh map and fresh sha256 keys each time),
+# ranges over it once and counts how often the order is right. Go 1.21.6
 # comes from Go's own toolchain download, the same release that built dockerd 25.0.0. (Go 1.21
 # lowered the map's growth threshold from 6.5 to 6 keys per bucket, so 13 keys behave differently
 # from Go 1.20.)
 
 # %%
-repo = Path(runbook_exec.__file__).resolve().parents[2]
-gomap_src = repo / "tools" / "gomap" / "main.go"
 docker25 = engines.spec("dockerd-25.0.0")
 env = dict(toolchain.go_env(docker25), GOFLAGS="")
 env.setdefault("GOCACHE", str(Path(tempfile.gettempdir()) / "runbook-gocache"))
-out = proc.run([toolchain.go_binary(), "run", "tools/gomap/main.go", "-trials", str(TRIALS),
-                "-max", str(N_MAX)], timeout=300, cwd=repo, env=env,
-               display=[f"GOTOOLCHAIN=go{docker25.go}", "go", "run", "tools/gomap/main.go",
+out = proc.run([toolchain.go_binary(), "run", str(GO_CHECK), "-trials", str(TRIALS),
+                "-max", str(N_MAX)], timeout=300, env=env,
+               display=[f"GOTOOLCHAIN=go{docker25.go}", "go", "run",
+                        "src/runbook_exec/writers/gomapcheck/main.go",
                         "-trials", str(TRIALS), "-max", str(N_MAX)]).stdout
 go_measured: dict[int, float] = {}
 for line in out.splitlines():
@@ -232,7 +232,7 @@ ax.plot(list(formula), list(formula.values()), "k-", lw=2, label="formula (9-n)/
 ax.plot(list(model), list(model.values()), "o--", color="tab:blue", ms=5,
         label=f"Go 1.21.6 map model ({TRIALS} maps per n)")
 ax.plot(list(go_measured), list(go_measured.values()), "x", color="tab:green", ms=9, mew=2,
-        label=f"real Go 1.21.6 maps, tools/gomap ({TRIALS} per n)")
+        label=f"real Go 1.21.6 maps, gomapcheck ({TRIALS} per n)")
 fractions = {n: hits / k for n, (hits, k) in measured.items()}
 # at 0/k or k/k the interval's far end equals the fraction up to rounding: never below 0
 bars = [(max(0.0, fractions[n] - lo), max(0.0, hi - fractions[n]))

@@ -19,10 +19,13 @@ from ..archive.model import Image
 from ..archive.writer import write_atomically
 from ..errors import ArchiveError
 from . import save_c8d, save_v24, save_v25
-from .gomap import p_in_order
+from .gomap import GO_CHECK, p_in_order
 from .profiles import PROFILES, SEED_25_IN_ORDER, SEED_25_SHUFFLED, Profile
 
-__all__ = ["PROFILES", "Profile", "SEED_25_IN_ORDER", "SEED_25_SHUFFLED", "p_in_order", "write"]
+__all__ = [
+    "GO_CHECK", "PROFILES", "Profile", "SEED_25_IN_ORDER", "SEED_25_SHUFFLED", "p_in_order",
+    "write",
+]
 
 
 def write(

@@ -36,8 +36,13 @@ from __future__ import annotations
 
 import random
 from collections.abc import Hashable, Sequence
+from pathlib import Path
 
-__all__ = ["GoMap", "iteration_order", "p_in_order"]
+__all__ = ["GO_CHECK", "GoMap", "iteration_order", "p_in_order"]
+
+GO_CHECK = Path(__file__).with_name("gomapcheck") / "main.go"
+"""The Go program that measures the same orders on a real Go (stdlib only; ``go run`` it
+with the Go that built Docker 25.0.0): shipped with the model it checks."""
 
 _BUCKET_CNT = 8
 _LOAD_NUM = (_BUCKET_CNT * 13 // 16) * 2  # 12 in go1.21.6 (13 in Go <= 1.20)
