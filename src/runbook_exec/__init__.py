@@ -3,7 +3,8 @@
 Public surface (kept honest by ``tests/test_public_api.py``)::
 
     runbook_exec.lab       the sandbox/live kind node and Docker engine a runbook drives
-    runbook_exec.archive   docker-save archives: read, write, stream (both layouts)
+    runbook_exec.archive   docker-save archives: read, write, stream (both layouts), the
+                           typed model of their JSON; ``archive.refs``: image references
     runbook_exec.writers   ``docker save`` as each Docker release wrote it
     runbook_exec.doctor    diagnose, repair, safe load
     runbook_exec.engines   the real binaries (dockerd, containerd, kind, ...) built from Go
