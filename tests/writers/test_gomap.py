@@ -12,9 +12,9 @@ import pytest
 from runbook_exec import proc
 from runbook_exec.engines import table, toolchain
 from runbook_exec.errors import EngineError
-from runbook_exec.writers.gomap import GoMap, iteration_order, p_in_order
+from runbook_exec.writers.gomap import GO_CHECK, GoMap, iteration_order, p_in_order
 
-GO_PROGRAM = Path(__file__).resolve().parents[2] / "tools" / "gomap" / "main.go"
+GO_PROGRAM = GO_CHECK
 TRIALS = 20000
 TOLERANCE = 0.02
 
