@@ -43,9 +43,9 @@
 
 # %%
 import json
-import tarfile
 
 from runbook_exec import proc
+from runbook_exec.archive import open_archive
 from runbook_exec.lab import Podman, PodmanKindCluster, workspace
 
 proc.echo_to_stdout()
@@ -62,11 +62,8 @@ KINDS = ("v0.20.0", "v0.33.0")
 
 def annotations(path: str) -> list[dict[str, str]]:
     """The annotations of each manifest in the archive's index.json."""
-    with tarfile.open(path) as tf:
-        f = tf.extractfile("index.json")
-        assert f is not None
-        index = json.load(f)
-    return [m.get("annotations", {}) for m in index["manifests"]]
+    with open_archive(path) as ar:
+        return [dict(m.annotations or {}) for m in ar.index().entries]
 
 
 # %% [markdown] lang="zh"

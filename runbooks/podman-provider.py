@@ -47,6 +47,7 @@ import tarfile
 from pathlib import Path
 
 from runbook_exec import proc
+from runbook_exec.archive import open_archive
 from runbook_exec.lab import Podman, PodmanKindCluster, workspace
 
 proc.echo_to_stdout()
@@ -102,14 +103,14 @@ podman.cli("save", "-q", "--format", "oci-archive", "-o", "podman-oci.tar", "dem
 oci_names = members("podman-oci.tar")
 for name in oci_names:
     print("   ", name)
-index = member_json("podman-oci.tar", "index.json")
-assert isinstance(index, dict)
-print("index.json annotations:", index["manifests"][0].get("annotations"))
+with open_archive("podman-oci.tar") as ar:
+    oci_entry = ar.index().entries[0]
+print("index.json annotations:", oci_entry.annotations)
 
 podman.cli("save", "-q", "-m", "-o", "podman-multi.tar", "demo/podman:1", "demo/podman-b:1")
-multi = member_json("podman-multi.tar", "manifest.json")
-assert isinstance(multi, list)
-print("manifest.json RepoTags:", [entry["RepoTags"] for entry in multi])
+with open_archive("podman-multi.tar") as ar:
+    multi = ar.manifest_items()
+print("manifest.json RepoTags:", [item.repo_tags for item in multi])
 refused = podman.cli("save", "-q", "-m", "--format", "oci-archive", "-o", "multi-oci.tar",
                      "demo/podman:1", "demo/podman-b:1", check=False)
 print(refused.output.rstrip())
@@ -118,9 +119,9 @@ print(refused.output.rstrip())
 assert "manifest.json" in names and "index.json" not in names and "oci-layout" not in names
 assert any(n.endswith("/layer.tar") for n in names)
 assert {"index.json", "oci-layout"} <= set(oci_names) and "manifest.json" not in oci_names
-assert index["manifests"][0]["annotations"] == {
+assert oci_entry.annotations == {
     "org.opencontainers.image.ref.name": "localhost/demo/podman:1"}
-assert [e["RepoTags"] for e in multi] == [["localhost/demo/podman:1"],
+assert [e.repo_tags for e in multi] == [["localhost/demo/podman:1"],
                                          ["localhost/demo/podman-b:1"]]
 assert not refused.ok and "only docker-archive" in refused.output
 
