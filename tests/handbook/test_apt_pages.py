@@ -9,14 +9,13 @@ show a command the runbook did not run. ``./dev.sh test`` executes the runbooks 
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
+import executed
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-EXECUTED = ROOT / "build" / "executed" / "apt-pin.ipynb"
 PAGES = [
     "fixes/pin-docker-24.md", "fixes/pin-docker-24.en.md",
     "fixes/upgrade-docker.md", "fixes/upgrade-docker.en.md",
@@ -30,17 +29,7 @@ HEREDOC = re.compile(r"<<-?\s*(['\"]?)(\w+)\1\s*$")
 
 def outputs() -> str:
     """All text the executed apt-pin runbook printed, in cell order."""
-    if not EXECUTED.is_file():
-        pytest.fail(f"{EXECUTED} is missing: run `runbook-exec run runbooks/apt-pin.py` first")
-    parts = []
-    for cell in json.loads(EXECUTED.read_text(encoding="utf-8"))["cells"]:
-        for out in cell.get("outputs", []):
-            if out.get("output_type") == "error":
-                pytest.fail(f"apt-pin: a cell raised {out.get('ename')}: {out.get('evalue')}")
-            if out.get("output_type") == "stream":
-                text = out.get("text", "")
-                parts.append("".join(text) if isinstance(text, list) else text)
-    return "".join(parts)
+    return executed.printed("apt-pin")
 
 
 def apt_commands(markdown: str) -> list[str]:

@@ -9,14 +9,12 @@ evidence no longer shows.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
+import executed
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-EXECUTED = ROOT / "build" / "executed"
 
 MISMATCHED = "ctr: mismatched image rootfs and manifest layers"
 FILTERED = "ctr: image might be filtered out"
@@ -25,27 +23,8 @@ KIND_IMPORT = (
 )
 
 
-def _text(value: Any) -> str:
-    return "".join(value) if isinstance(value, list) else str(value)
-
-
 def outputs(name: str) -> str:
-    """All text the executed runbook printed, in cell order."""
-    path = EXECUTED / f"{name}.ipynb"
-    if not path.is_file():
-        pytest.fail(f"{path} is missing: run `runbook-exec run runbooks/{name}.py` first")
-    nb = json.loads(path.read_text(encoding="utf-8"))
-    parts = []
-    for cell in nb["cells"]:
-        for out in cell.get("outputs", []):
-            if out.get("output_type") == "error":
-                pytest.fail(f"{name}: a cell raised {out.get('ename')}: {out.get('evalue')}")
-            # a print may arrive as several stream chunks: they carry their own newlines
-            if out.get("output_type") == "stream":
-                parts.append(_text(out.get("text", "")))
-            elif "text/plain" in out.get("data", {}):
-                parts.append(f"\n{_text(out['data']['text/plain'])}\n")
-    return "".join(parts)
+    return executed.printed(name, results=True)
 
 
 # (runbook, strings its outputs must contain, in order)

@@ -9,38 +9,20 @@ or containerd cannot leave a page saying what the evidence no longer shows.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
-from typing import Any
 
+import executed
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-EXECUTED = ROOT / "build" / "executed"
 DOCS = ROOT / "docs"
 PAGES = {"podman-provider": "fixes/podman", "oci-archive-names": "oci-archive-names"}
 TEXT_BLOCK = re.compile(r"```text\n(.*?)```", re.S)
 
 
-def _text(value: Any) -> str:
-    return "".join(value) if isinstance(value, list) else str(value)
-
-
 def outputs(name: str) -> str:
-    """All stream text the executed runbook printed, in cell order."""
-    path = EXECUTED / f"{name}.ipynb"
-    if not path.is_file():
-        pytest.fail(f"{path} is missing: run `runbook-exec run runbooks/{name}.py` first")
-    nb = json.loads(path.read_text(encoding="utf-8"))
-    parts = []
-    for cell in nb["cells"]:
-        for out in cell.get("outputs", []):
-            if out.get("output_type") == "error":
-                pytest.fail(f"{name}: a cell raised {out.get('ename')}: {out.get('evalue')}")
-            if out.get("output_type") == "stream":
-                parts.append(_text(out.get("text", "")))
-    return "".join(parts)
+    return executed.printed(name)
 
 
 @pytest.fixture(scope="module")

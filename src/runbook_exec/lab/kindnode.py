@@ -138,6 +138,14 @@ def build_node_image(engine: Engine, kind: str, *, kubelet: bool = False) -> str
     return ref
 
 
+def kind_cli_engine(release: str) -> engines.Built:
+    """The built kind CLI engine of kind ``release`` (``v0.33.0``), or a LabError naming the
+    releases there are."""
+    if release not in KIND_CLI:
+        raise LabError(f"no kind CLI engine for {release}; known: {', '.join(KIND_CLI)}")
+    return engines.require(engines.spec(KIND_CLI[release]))
+
+
 class KindCluster(Closing):
     """Node containers of kind release ``kind`` in ``engine``, named and labelled as kind
     names and labels them, and that release's real kind CLI pointed at the engine."""
@@ -149,10 +157,7 @@ class KindCluster(Closing):
         self.name = name
         self.kubelet = engines.node_binaries(kind)["kubelet"] if kubelet else None
         self._attempts: dict[str, int] = {}
-        cli_release = cli or kind
-        if cli_release not in KIND_CLI:
-            raise LabError(f"no kind CLI engine for {cli_release}; known: {', '.join(KIND_CLI)}")
-        self.kind_cli = engines.require(engines.spec(KIND_CLI[cli_release]))
+        self.kind_cli = kind_cli_engine(cli or kind)
         self.nodes: list[str] = []
 
     @property

@@ -33,9 +33,9 @@ from .kindnode import (
     CLUSTER_LABEL,
     CRICTL,
     CRICTL_YAML,
-    KIND_CLI,
     ROLE_LABEL,
     containerd_config,
+    kind_cli_engine,
 )
 
 # podman refuses a runroot path over 50 characters: the store lives in a short dir in /tmp
@@ -184,10 +184,7 @@ class PodmanKindCluster(Closing):
         self.podman = podman
         self.kind = kind
         self.name = name
-        cli_release = cli or kind
-        if cli_release not in KIND_CLI:
-            raise LabError(f"no kind CLI engine for {cli_release}; known: {', '.join(KIND_CLI)}")
-        self.kind_cli = engines.require(engines.spec(KIND_CLI[cli_release]))
+        self.kind_cli = kind_cli_engine(cli or kind)
         self.nodes: list[str] = []
 
     @property
