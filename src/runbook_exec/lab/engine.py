@@ -16,7 +16,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import tarfile
 import time
 from collections.abc import Iterable, Sequence
@@ -25,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import engines, proc
-from ..daemons import Closing
+from ..daemons import Closing, Daemon
 from ..errors import LabError
 from ._containerd import Containerd, make_workdir, remove_workdir
 from ._deps import require_root
@@ -317,7 +316,7 @@ class Engine(EngineOps, Closing):
         self._base: Path | None = None
         self._exec_root: Path | None = None
         self._containerd: Containerd | None = None
-        self._dockerd: subprocess.Popen[bytes] | None = None
+        self._dockerd: Daemon | None = None
 
     @property
     def root(self) -> Path:
@@ -391,41 +390,32 @@ class Engine(EngineOps, Closing):
             # dockerd finds runc and the containerd shim on PATH
             env = dict(os.environ, PATH=f"{self.containerd_engine.bindir}:{runc.bindir}:"
                        f"{os.environ['PATH']}")
-            self._dockerd = proc.spawn(argv, log=base / "dockerd.log", env=env)
-            self._wait_ready()
+            self._dockerd = Daemon("dockerd", argv, log=base / "dockerd.log",
+                                   where=str(self.socket), env=env,
+                                   ready_timeout=self.ready_timeout, grace=15.0)
+            self._dockerd.start(self._answers)
         except BaseException:
             self.close()
             raise
         self.startup_seconds = time.monotonic() - began
         return self
 
-    def _wait_ready(self) -> None:
+    def _answers(self) -> bool:
+        """Whether dockerd answers a ping on its socket (keeps the client when it does)."""
         import docker
 
-        deadline = time.monotonic() + self.ready_timeout
-        url = f"unix://{self.socket}"
-        while True:
-            assert self._dockerd is not None
-            if self._dockerd.poll() is not None:
-                raise LabError(
-                    f"dockerd exited with status {self._dockerd.returncode} while starting; "
-                    f"its log ends:\n{proc.log_tail(self.root / 'dockerd.log')}"
-                )
-            if self.socket.exists():
-                try:
-                    self.client = docker.DockerClient(base_url=url, timeout=60, version="auto")
-                    self.client.ping()
-                    return
-                except docker.errors.DockerException:
-                    if self.client is not None:
-                        self.client.close()
-                        self.client = None
-            if time.monotonic() > deadline:
-                raise LabError(
-                    f"dockerd did not answer on {self.socket} within {self.ready_timeout:g}s; "
-                    f"its log ends:\n{proc.log_tail(self.root / 'dockerd.log')}"
-                )
-            time.sleep(0.05)
+        if not self.socket.exists():
+            return False
+        try:
+            self.client = docker.DockerClient(base_url=f"unix://{self.socket}", timeout=60,
+                                              version="auto")
+            self.client.ping()
+            return True
+        except docker.errors.DockerException:
+            if self.client is not None:
+                self.client.close()
+                self.client = None
+            return False
 
     @property
     def description(self) -> str:
@@ -463,7 +453,7 @@ class Engine(EngineOps, Closing):
             self.client.close()
             self.client = None
         if self._dockerd is not None:
-            proc.stop(self._dockerd, grace=15.0)
+            self._dockerd.close()
             self._dockerd = None
         if self._containerd is not None:
             self._containerd.stop()
