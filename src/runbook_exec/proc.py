@@ -35,6 +35,7 @@ __all__ = [
     "set_echo",
     "spawn",
     "stop",
+    "terminations",
 ]
 
 Echo = Callable[[str], None]
@@ -266,6 +267,25 @@ def pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+@contextlib.contextmanager
+def terminations(handler: Callable[[int], None]) -> Iterator[None]:
+    """Call ``handler(signum)`` on SIGTERM and SIGHUP while the block runs; the previous
+    handlers come back afterwards. SIGINT stays a KeyboardInterrupt. Outside the main thread
+    (where Python cannot set handlers) the block runs unchanged."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.signal(s, lambda signum, _frame: handler(signum))
+                for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
 
 
 def log_tail(path: Path, lines: int = 15) -> str:

@@ -113,7 +113,10 @@ def interrupted(exc: KeyboardInterrupt) -> tuple[str, int]:
 
 @contextlib.contextmanager
 def signals_raise() -> Iterator[None]:
-    """Turn SIGTERM and SIGHUP into :class:`Signalled` while the block runs."""
+    """Turn SIGTERM and SIGHUP into :class:`Signalled` while the block runs.
+
+    Not :func:`runbook_exec.proc.terminations`: the one-file doctor (``doctor/zipapp.py``)
+    carries no ``proc``."""
     import signal
 
     def handler(signum: int, _frame: Any) -> None:

@@ -20,13 +20,11 @@ import json
 import os
 import re
 import shutil
-import signal
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 
 from .. import proc
 from ..errors import CommandError, EngineError
@@ -328,23 +326,12 @@ def _sweep_partials(root: Path) -> None:
 
 
 
-@contextlib.contextmanager
-def _removed_on_signal(path: Path) -> Iterator[None]:
+def _removed_on_signal(path: Path) -> contextlib.AbstractContextManager[None]:
     """SIGTERM/SIGHUP during a build remove the partial directory, then exit (SIGINT is a
     KeyboardInterrupt, which the ``finally`` of :func:`build` handles)."""
 
-    def handler(signum: int, _frame: FrameType | None) -> None:
+    def handler(signum: int) -> None:
         shutil.rmtree(path, ignore_errors=True)
         sys.exit(128 + signum)
 
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGHUP)}
-    try:
-        yield
-    finally:
-        for s, h in previous.items():
-            signal.signal(s, h)
+    return proc.terminations(handler)

@@ -16,12 +16,10 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from types import FrameType
 
 from .. import proc
 from ..errors import LabError, UsageError
@@ -85,18 +83,13 @@ def run_in_live_stack(argv: Sequence[str], *, docker: str, kind: str, kubelet: b
         raise UsageError("`runbook-exec lab live` needs a command after `--`, e.g. "
                        "`runbook-exec lab live -- runbook-exec run --build build/live`")
 
-    def stop(signum: int, _frame: FrameType | None) -> None:
+    def stop(signum: int) -> None:
         raise KeyboardInterrupt  # unwinds the stack's context managers
 
-    previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGHUP)}
-    try:
-        with live_stack(docker=docker, kind=kind, kubelet=kubelet) as env:
-            print(f"live stack: {env['RUNBOOK_LIVE_DESCRIPTION']}", file=sys.stderr, flush=True)
-            try:
-                return subprocess.run(list(argv), env=dict(os.environ, **env),
-                                      check=False).returncode
-            except FileNotFoundError:
-                raise LabError(f"command not found: {argv[0]}") from None
-    finally:
-        for s, h in previous.items():
-            signal.signal(s, h)
+    with proc.terminations(stop), live_stack(docker=docker, kind=kind, kubelet=kubelet) as env:
+        print(f"live stack: {env['RUNBOOK_LIVE_DESCRIPTION']}", file=sys.stderr, flush=True)
+        try:
+            return subprocess.run(list(argv), env=dict(os.environ, **env),
+                                  check=False).returncode
+        except FileNotFoundError:
+            raise LabError(f"command not found: {argv[0]}") from None
