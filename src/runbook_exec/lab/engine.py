@@ -28,6 +28,7 @@ from ..daemons import Closing, Daemon
 from ..errors import LabError
 from ._containerd import Containerd, make_workdir, remove_workdir
 from ._deps import require_root
+from .clientenv import own_env
 
 SHORT_EXEC_PREFIX = "runbook-x-"
 
@@ -388,8 +389,8 @@ class Engine(EngineOps, Closing):
             elif unshare is not None:
                 argv = [unshare, "--mount", "--propagation", "private", *argv]
             # dockerd finds runc and the containerd shim on PATH
-            env = dict(os.environ, PATH=f"{self.containerd_engine.bindir}:{runc.bindir}:"
-                       f"{os.environ['PATH']}")
+            env = own_env(PATH=f"{self.containerd_engine.bindir}:{runc.bindir}:"
+                          f"{os.environ['PATH']}")
             self._dockerd = Daemon("dockerd", argv, log=base / "dockerd.log",
                                    where=str(self.socket), env=env,
                                    ready_timeout=self.ready_timeout, grace=15.0)
@@ -438,7 +439,7 @@ class Engine(EngineOps, Closing):
             plugins.mkdir(parents=True)
             buildx = engines.require(engines.spec(BUILDX))
             (plugins / "docker-buildx").symlink_to(buildx.bin("buildx"))
-        env = dict(os.environ, DOCKER_HOST=f"unix://{self.socket}", DOCKER_CONFIG=str(config))
+        env = own_env(DOCKER_HOST=f"unix://{self.socket}", DOCKER_CONFIG=str(config))
         argv = [str(self.cli_engine.bin("docker")), *args]
         return proc.run(argv, timeout=timeout, check=check, env=env, display=["docker", *args],
                         merge_stderr=True, cwd=cwd, stdin=stdin)

@@ -29,6 +29,7 @@ from .. import engines, proc
 from ..daemons import Closing
 from ..errors import LabError
 from . import kubelet as kl
+from .clientenv import own_env
 from .engine import Engine
 
 CLUSTER_LABEL = "io.x-k8s.kind.cluster"
@@ -310,8 +311,8 @@ class KindCluster(Closing):
         """Run the real ``kind ARGS`` against this engine (``DOCKER_HOST`` at it, the engine's
         own docker CLI first on PATH, as kind shells out to ``docker``)."""
         path = f"{self.engine.cli_engine.bindir}:{os.environ.get('PATH', '/usr/bin:/bin')}"
-        env = dict(os.environ, DOCKER_HOST=f"unix://{self.engine.socket}",
-                   DOCKER_CONFIG=str(self.engine.root / "cli-config"), PATH=path)
+        env = own_env(DOCKER_HOST=f"unix://{self.engine.socket}",
+                      DOCKER_CONFIG=str(self.engine.root / "cli-config"), PATH=path)
         argv = [str(self.kind_cli.bin("kind")), *args]
         return proc.run(argv, timeout=timeout, check=False, env=env, display=["kind", *args],
                         merge_stderr=True)

@@ -18,7 +18,6 @@ holding ``podman`` but no ``docker``: kind finds the nodes with ``podman ps`` an
 from __future__ import annotations
 
 import io
-import os
 import shutil
 import tarfile
 import time
@@ -29,6 +28,7 @@ from ..daemons import Closing
 from ..errors import LabError
 from ._containerd import make_workdir, remove_workdir
 from ._deps import find_binary, require_root
+from .clientenv import own_env
 from .kindnode import (
     CLUSTER_LABEL,
     CRICTL,
@@ -41,9 +41,6 @@ from .kindnode import (
 # podman refuses a runroot path over 50 characters: the store lives in a short dir in /tmp
 PREFIX = "runbook-podman-"
 TOOLS = ("podman", "buildah", "skopeo")
-# what the store's tools must not inherit (see Podman.env)
-_FOREIGN_ENV = ("CONTAINER_HOST", "CONTAINER_CONNECTION", "DOCKER_CONFIG", "DOCKER_HOST",
-                "REGISTRY_AUTH_FILE", "CONTAINERS_REGISTRIES_CONF")
 
 
 def _limits() -> tuple[int, int]:
@@ -114,13 +111,11 @@ class Podman(Closing):
 
     def env(self, **extra: str) -> dict[str, str]:
         """The environment that points every containers tool at this store: the caller's,
-        less what would send them elsewhere (``CONTAINER_HOST``: a remote podman) or make
-        them read the caller's credentials (``DOCKER_CONFIG``, ``REGISTRY_AUTH_FILE``: podman
-        4.3 fails on a ``DOCKER_CONFIG`` without ``config.json``)."""
-        env = {k: v for k, v in os.environ.items() if k not in _FOREIGN_ENV}
-        return dict(env, CONTAINERS_STORAGE_CONF=str(self.root / "storage.conf"),
-                    CONTAINERS_CONF=str(self.root / "containers.conf"),
-                    REGISTRY_AUTH_FILE=str(self.root / "auth.json"), **extra)
+        less what would send them elsewhere or read the caller's credentials (see
+        :mod:`.clientenv`; podman 4.3 fails on a ``DOCKER_CONFIG`` without ``config.json``)."""
+        return own_env(CONTAINERS_STORAGE_CONF=str(self.root / "storage.conf"),
+                       CONTAINERS_CONF=str(self.root / "containers.conf"),
+                       REGISTRY_AUTH_FILE=str(self.root / "auth.json"), **extra)
 
     @property
     def description(self) -> str:
