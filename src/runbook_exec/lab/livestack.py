@@ -44,6 +44,14 @@ def stack_of(runbook: Path) -> tuple[str, str]:
     return (docker.group(1) if docker else DEFAULT_DOCKER, kind.group(1) if kind else DEFAULT_KIND)
 
 
+def opens_target(runbook: Path) -> bool:
+    """Whether a runbook opens a target at all. One that does not starts its own lab parts
+    (engines, a chroot, a podman store) whatever RUNBOOK_TARGET says, and those parts ignore
+    the caller's Docker and kind variables (:mod:`.clientenv`): a live stack has nothing to
+    verify for it."""
+    return _OPEN.search(runbook.read_text(encoding="utf-8")) is not None
+
+
 def stays_in_sandbox(runbook: Path) -> bool:
     """Whether a runbook opens its target with ``sandbox_only=…``: with RUNBOOK_TARGET=live it
     runs in the sandbox all the same, so a live stack has nothing to verify for it."""
