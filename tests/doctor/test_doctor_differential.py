@@ -4,7 +4,7 @@ predicted error text, record names and repairability agree with what happened.
 
 The archives are made once per session (``realcorpus``, ~1 min); every import runs in a
 fresh node, so no content or stale record carries over from one archive to the next.
-The hand-made corpus (``dsave``) stays for hostile input; its four broken shapes are
+The hand-made corpus (``dsave``) stays for hostile input; its five broken shapes are
 checked here too, as containerd 2.x words some errors differently.
 """
 

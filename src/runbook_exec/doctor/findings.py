@@ -206,7 +206,7 @@ def containerd_error(code: str, node: NodeProfile | None, *, digest: str | None 
     if code in (Code.MANIFESTS_NULL, Code.INDEX_EMPTY):
         return node.ctr_error("image might be filtered out")
     if code in (Code.INDEX_CHILD_MISSING, Code.BLOB_MISSING):
-        return node.ctr_error(f"content digest {d}: not found")
+        return node.ctr_error(f"content digest {d}: not found", status="NotFound")
     return None
 
 

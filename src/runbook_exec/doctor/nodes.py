@@ -2,7 +2,8 @@
 
 What kind's import command accepts, rejects and prints depends on the node's containerd:
 containerd 1.x reads only a plain tar (a gzip'd archive fails at the first header), 2.x
-reads gzip too; 2.0 wraps every import error in ``rpc error: code = Unknown desc = ``;
+reads gzip too; 2.0 wraps each import error in a gRPC status (``rpc error: code = Unknown desc = ``,
+``code = NotFound`` for a missing blob);
 the text of some errors changed between releases. The error texts below were measured
 with kind's exact command against the real containerd of each kind release (the doctor's
 differential suite, ``tests/doctor/test_doctor_differential.py``, checks every one of
@@ -55,10 +56,12 @@ class NodeProfile:
     def to_json(self) -> dict[str, str]:
         return {"kind": self.kind, "containerd": self.containerd}
 
-    def ctr_error(self, text: str) -> str:
-        """``text`` as kind's import command prints it on this node's ``ctr``."""
+    def ctr_error(self, text: str, *, status: str = "Unknown") -> str:
+        """``text`` as kind's import command prints it on this node's ``ctr``. containerd
+        2.0 passes the gRPC error through: ``status`` is its code (``NotFound`` for a missing
+        blob, measured on 2.0.2; ``Unknown`` for the unpack errors)."""
         if (2, 0, 0) <= self.version < (2, 1, 0):
-            return f"ctr: rpc error: code = Unknown desc = {text}"
+            return f"ctr: rpc error: code = {status} desc = {text}"
         return f"ctr: {text}"
 
 
