@@ -19,8 +19,8 @@
 #
 # 需要：root、skopeo；实验环境里从源码构建的全部引擎。每个 Docker 版本、每个 kind
 # 版本用一个全新的节点，
-# 避免上一格留下的快照影响下一格。Docker 25.0.0 的层顺序是随机的：这一行每种形态最多保存 16
-# 次，只要出现一次打乱的顺序就用那份归档，并在单元格里注明 16 次里打乱了几次。
+# 避免上一个单元格留下的快照影响下一个。Docker 25.0.0 的层顺序是随机的：这一行每种形态都保存
+# 16 次（`@sha256` 列只保存一次），只要有一份顺序被打乱就用打乱的那份，并注明 16 次里打乱了几次。
 #
 # 你会看到：每个读取方一张表（✓ / ✗，鼠标悬停看报错），表下是报错信息的编号列表；逐格结果
 # 同时作为这个笔记本的一个 JSON 输出保存，测试就读它。
@@ -38,8 +38,9 @@
 #
 # Needs: root, skopeo, and every engine of the lab built from source. Each Docker release and
 # kind release gets a fresh node, so snapshots left by one cell cannot help the next. Docker
-# 25.0.0's layer order is random: its row saves each shape up to 16 times, takes a shuffled
-# archive as soon as one appears, and notes in the cell how many of the 16 were shuffled.
+# 25.0.0's layer order is random: its row saves each shape 16 times (the `@sha256` column
+# once), uses a shuffled archive whenever one of them is shuffled, and notes how many of the 16
+# were shuffled.
 #
 # You will see one table per reader (✓ / ✗, hover for the error), a numbered list of the exact
 # errors below them; the same result, cell by cell, is kept as a JSON output of this notebook,
