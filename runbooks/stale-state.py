@@ -15,7 +15,7 @@
 # 节点上的原样命令清理、重新加载好的归档、确认已解包。
 #
 # **需要**：root；本项目的实验环境：kind v0.20.0 节点里的 containerd 1.7.1（开启 CRI
-# 插件）和 crictl，
+# 插件）和 crictl，用来对照的 kind v0.27.0、v0.33.0 节点里的 containerd 2.0.2、2.3.4，
 # 真实的 dockerd 25.0.0 写出坏归档、25.0.1 写出好归档，都从源码构建。
 #
 # **你会看到**：失败后的三条记录、CRI 的 `ImageStatus` 回答、kind 的判断、清理命令，以及重新加载后
@@ -31,8 +31,9 @@
 # archive, and a check that it is unpacked.
 #
 # **Needs**: root and this project's lab: the containerd 1.7.1 of kind v0.20.0 nodes (CRI plugin
-# on) with crictl; the real dockerd 25.0.0 writes the broken archive and 25.0.1 the good one, all
-# built from source.
+# on) with crictl, and for comparison the containerd 2.0.2 and 2.3.4 of kind v0.27.0 and v0.33.0
+# nodes; the real dockerd 25.0.0 writes the broken archive and 25.0.1 the good one, all built
+# from source.
 #
 # **You will see**: the three records left after the failure, the CRI `ImageStatus` answer, kind's
 # decision, the cleanup commands, and `UNPACKED` turning `true` after the reload.
@@ -42,7 +43,7 @@ import re
 import time
 
 from runbook_exec import proc
-from runbook_exec.lab import KindCluster, open_target, pause_program, workspace
+from runbook_exec.lab import KindCluster, Node, open_target, pause_program, workspace
 
 proc.echo_to_stdout()
 scratch = workspace("stale-state")  # this run's own dir under the lab's temp root
@@ -195,6 +196,36 @@ assert any(c.ref == name and c.unpacked for c in final)
 print(lab.node.kubelet_view(name))
 
 # %% [markdown] lang="zh"
+# ## containerd 2.x 节点上：什么记录都不留
+#
+# kind v0.27.0 起节点换成 containerd 2.x，kind 的导入命令走 Transfer 服务，按源码，镜像记录要等
+# 解包成功才写入（`core/transfer/local/import.go`）。这里把同一份坏归档交给 kind v0.27.0 和
+# v0.33.0 节点里的 containerd 2.0.2 和 2.3.4（都从源码构建），看导入失败后还剩什么。
+
+# %% [markdown] lang="en"
+# ## On containerd 2.x nodes: no record is left
+#
+# From kind v0.27.0 the nodes run containerd 2.x and kind's import command goes through the
+# Transfer service, which by its source writes the image record only after a successful unpack
+# (`core/transfer/local/import.go`). Here the same broken archive goes to the containerd 2.0.2 and
+# 2.3.4 of kind v0.27.0 and v0.33.0 nodes (both built from source), to see what a failed import
+# leaves.
+
+# %%
+left_on_2x = {}
+for release in ("v0.27.0", "v0.33.0"):
+    with Node(kind=release) as node_2x:
+        print(node_2x.description)
+        result_2x = node_2x.load("broken.tar")
+        print(result_2x.output.rstrip())
+        left_on_2x[release] = [r.ref for r in node_2x.images()]
+        print("records left:", left_on_2x[release])
+        view_2x = node_2x.kubelet_view(name)
+        print(view_2x)
+        assert not result_2x.ok and not view_2x.present
+assert left_on_2x == {"v0.27.0": [], "v0.33.0": []}
+
+# %% [markdown] lang="zh"
 # ## 用真实的 kind 和 kubelet 再走一遍
 #
 # 上面是按 kind 的做法逐条执行的命令。这里换成真实的 kind v0.20.0 命令行（从源码构建），
@@ -302,7 +333,8 @@ cluster.close()
 #   先写记录后解包，失败不回滚；
 # - kubelet 和 kind 问的都是 CRI 插件，所以两者都被误导：Pod 反复报 `error unpacking image`，`kind
 #   load` 跳过节点；
-# - 清理要删掉全部记录，然后加载一个好的归档。
+# - 清理要删掉全部记录，然后加载一个好的归档；
+# - containerd 2.x 节点（kind v0.27.0 起）导入失败后不留记录，也就没有这种状态。
 
 # %% [markdown] lang="en"
 # ## Conclusion
@@ -311,7 +343,9 @@ cluster.close()
 #   the records before unpacking and does not roll them back;
 # - the kubelet and kind both ask the CRI plugin, so both are fooled: the Pod keeps failing with
 #   `error unpacking image` and `kind load` skips the node;
-# - cleaning up means removing every record, then loading a good archive.
+# - cleaning up means removing every record, then loading a good archive;
+# - containerd 2.x nodes (kind v0.27.0 and later) keep no record of a failed import, so they never
+#   get into this state.
 
 # %%
 lab.close()
