@@ -4,7 +4,7 @@ predicted error text, record names and repairability agree with what happened.
 
 The archives are made once per session (``realcorpus``, ~1 min); every import runs in a
 fresh node, so no content or stale record carries over from one archive to the next.
-The hand-made corpus (``dsave``) stays for hostile input; its five broken shapes are
+The hand-made corpus (``dsave``) stays for hostile input; its six broken shapes are
 checked here too, as containerd 2.x words some errors differently.
 """
 
@@ -52,6 +52,16 @@ def _records(node: Node) -> tuple[set[str], bool]:
     return names, unpacked
 
 
+def _says(predicted: str | None, actual: str | None) -> bool:
+    """Whether containerd printed what the doctor predicted. Only the unique part of a
+    snapshot key (``extract-<time>-<random>``, made up each run) may differ: the doctor
+    writes it ``extract-…``; every other ``…`` must match as printed."""
+    if predicted is None or actual is None:
+        return predicted == actual
+    pattern = r"extract-\d+-[^ ]+".join(re.escape(part) for part in predicted.split("extract-…"))
+    return re.fullmatch(pattern, actual) is not None
+
+
 def _disagreements(report: Report, kind: str, path: Path) -> Iterator[str]:
     with Node(kind=kind) as node:
         result = node.load(path)
@@ -61,7 +71,7 @@ def _disagreements(report: Report, kind: str, path: Path) -> Iterator[str]:
         yield f"doctor: import {said}; containerd: {result.error or 'imported'}"
         return
     if not result.ok:
-        if result.error not in report.possible_errors:
+        if not any(_says(p, result.error) for p in report.possible_errors):
             yield f"error text: doctor {report.possible_errors!r}, containerd {result.error!r}"
         return
     predicted = {ref for image in report.images for ref in image.refs}
@@ -124,7 +134,9 @@ def test_halves_verdict_agrees_with_skopeo(corpus: list[realcorpus.Case],
         report = diagnose(str(case.path))
         if report.layout == "oci" or case.path.suffix == ".gz":
             continue
-        predicted_fail = any(f.code == "halves-disagree" for f in report.findings)
+        predicted_fail = any(f.code == "halves-disagree"
+                             or "docker load and skopeo will fail" in f.message
+                             for f in report.findings)
         failed = []
         for i in range(len(report.images)):  # one image at a time: docker-archive:PATH:@N
             dest = tmp_path / "dir"

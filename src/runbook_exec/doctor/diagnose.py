@@ -26,7 +26,7 @@ from ..archive.model import (
 from ..archive.reader import ArchiveReader, Layout, blob_path, open_archive
 from ..archive.refs import has_domain, qualify
 from ..errors import ArchiveError
-from .findings import KINDS, Code, Finding, containerd_error
+from .findings import KINDS, Code, Finding, MissingLayer, containerd_error
 from .nodes import NodeProfile, node_profile
 
 _UNCOMPRESSED = {model.MT_OCI_LAYER_TAR, model.MT_DOCKER_LAYER_TAR}
@@ -294,10 +294,14 @@ class _Doctor:
 
     def add(self, code: str, message: str, image: ImageInfo | None = None,
             digest: str | None = None, *, diff_id: str | None = None,
-            counts: tuple[int, int] | None = None) -> None:
+            counts: tuple[int, int] | None = None, layer: MissingLayer | None = None,
+            containerd_reads: bool = True) -> None:
+        """Record a finding; ``containerd_reads=False`` for one in a part of the archive
+        kind's import never reads (it then predicts no containerd error for it)."""
         code = str(code)
         label = (image.names[0] if image.names else image.image_id[:19]) if image else None
-        text = containerd_error(code, self.node, digest=digest, diff_id=diff_id, counts=counts)
+        text = containerd_error(code, self.node, digest=digest, diff_id=diff_id, counts=counts,
+                                layer=layer) if containerd_reads else None
         severity = KINDS[code].severity
         if severity == "error" and text is None and code not in _UNMEASURED:
             severity = "warning"  # this node imports it (e.g. no-layers on containerd 2.x)
@@ -326,8 +330,12 @@ class _Doctor:
                 image.names = [r for r in image.refs if usable(r)]
             for path in item.layers:
                 if not self.r.has(path):
+                    # with index.json beside it, containerd never reads manifest.json: only
+                    # docker load and skopeo's docker-archive: fail on this half
+                    legacy = self.r.layout is Layout.LEGACY
                     self.add("blob-missing", f"{where} lists layer {path}, which is not in the "
-                             "archive", image, _path_digest(path))
+                             "archive" + ("" if legacy else " (docker load and skopeo will fail)"),
+                             image, _path_digest(path), containerd_reads=legacy)
 
     def image_from_config(self, config_path: str, where: str) -> ImageInfo:
         if not self.r.has(config_path):
@@ -422,8 +430,12 @@ class _Doctor:
             compressed |= layer.media_type not in _UNCOMPRESSED
             lmember = self.r.blob(layer.digest)
             if lmember is None:
+                missing = None
+                if n < len(image.diff_ids):  # the layer containerd fails to extract
+                    missing = MissingLayer(layer.media_type, image.diff_ids[n],
+                                           _chain_id(image.diff_ids[:n + 1]))
                 self.add("blob-missing", f"{where}: layer {n} ({layer.digest[:19]}…) is not in "
-                         "the archive", image, layer.digest)
+                         "the archive", image, layer.digest, layer=missing)
             else:
                 self.check_size(lmember.size, layer.size, f"{where} layers[{n}]", layer.digest,
                                 image)
@@ -525,6 +537,14 @@ class _Doctor:
                 self.add("blob-digest-mismatch", f"{p} hashes to {actual[:19]}…, but "
                          f"rootfs.diff_ids[{i}] is {image.diff_ids[i][:19]}…", image,
                          image.diff_ids[i])
+
+
+def _chain_id(diff_ids: list[str]) -> str:
+    """The OCI chain ID of a layer stack (the snapshot containerd extracts the top layer to)."""
+    chain = diff_ids[0]
+    for diff_id in diff_ids[1:]:
+        chain = "sha256:" + hashlib.sha256(f"{chain} {diff_id}".encode()).hexdigest()
+    return chain
 
 
 def _path_digest(path: str) -> str | None:

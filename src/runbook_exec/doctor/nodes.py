@@ -60,7 +60,7 @@ class NodeProfile:
         """``text`` as kind's import command prints it on this node's ``ctr``. containerd
         2.0 passes the gRPC error through: ``status`` is its code (``NotFound`` for a missing
         blob, measured on 2.0.2; ``Unknown`` for the unpack errors)."""
-        if (2, 0, 0) <= self.version < (2, 1, 0):
+        if (2, 0, 0) <= self.version < (2, 1, 3):  # measured: 2.0.2 and 2.1.1 do, 2.1.4 not
             return f"ctr: rpc error: code = {status} desc = {text}"
         return f"ctr: {text}"
 
