@@ -128,11 +128,36 @@ _BUILDKIT_0117 = (
     "not import it.",
 )
 
+_BUILDKIT_0117_FOR_2409 = (
+    "v0.11.7-0.20230723230859-616c3f613b54",
+    "moby v24.0.9 vendors buildkit v0.11.7-0.20240124010513-435cb77e369c, a commit on the "
+    "v0.11 branch that the module proxy refuses (403); as for 24.0.7, the one moby v24.0.6 "
+    "vendored, six months earlier on the same branch, stands in. BuildKit is dockerd's "
+    "builder only: image/tarexport (docker save) does not import it.",
+)
+
+# moby's and docker/cli's Dockerfiles at v24.0.9 say ARG GO_VERSION=1.20.13, but the module
+# proxy refuses the golang.org/toolchain go1.20.13 linux-amd64 zip (403); go1.20.14, the next
+# and last 1.20 patch release (security fixes only), builds both.
+_GO_2409 = "1.20.14"
+
+
+def _go_2409(what: str) -> str:
+    return (f"{what} Dockerfile ARG GO_VERSION=1.20.13 at v24.0.9; the module proxy refuses "
+            "the go1.20.13 toolchain (403), so go1.20.14, the next 1.20 patch release, builds it")
+
+
 ENGINES: tuple[EngineSpec, ...] = (
     dataclasses.replace(
         _moby("24.0.7", "1.20.10"),
         substitutes={"github.com/moby/buildkit": _BUILDKIT_0117},
         note=_BUILDKIT_0117[1],
+    ),
+    dataclasses.replace(
+        _moby("24.0.9", _GO_2409),
+        go_source=_go_2409("moby"),
+        substitutes={"github.com/moby/buildkit": _BUILDKIT_0117_FOR_2409},
+        note=_BUILDKIT_0117_FOR_2409[1],
     ),
     _moby("25.0.0-rc.1", "1.21.5"),
     _moby("25.0.0", "1.21.6"),
@@ -156,6 +181,7 @@ ENGINES: tuple[EngineSpec, ...] = (
         "is labelled 29.8.1.",
     ),
     _cli("24.0.7", "1.20.10"),
+    dataclasses.replace(_cli("24.0.9", _GO_2409), go_source=_go_2409("docker/cli")),
     _cli("25.0.0-rc.1", "1.21.5"),
     _cli("25.0.0", "1.21.6"),
     _cli("25.0.1", "1.21.6"),
