@@ -19,19 +19,20 @@ from runbook_exec.lab.aptlab import as_terminal, commands, deb_version, docker_s
 
 @pytest.mark.parametrize(("release", "kwargs", "expected"), [
     ("24.0.7", {}, "5:24.0.7-1~debian.12~bookworm"),
+    ("24.0.9", {}, "5:24.0.9-1~debian.12~bookworm"),
     ("25.0.3", {}, "5:25.0.3-1~debian.12~bookworm"),
     ("24.0.7", {"distro": "ubuntu", "version_id": "22.04", "suite": "jammy"},
      "5:24.0.7-1~ubuntu.22.04~jammy"),
     # gen-deb-ver: a pre-release's '-' becomes '~' so it sorts before the release
     ("25.0.0-rc.1", {}, "5:25.0.0~rc.1-1~debian.12~bookworm"),
-], ids=["debian", "debian-25.0.3", "ubuntu-jammy", "pre-release"])
+], ids=["debian", "debian-24.0.9", "debian-25.0.3", "ubuntu-jammy", "pre-release"])
 def test_deb_version_follows_docker_ce_packaging(release: str, kwargs: dict[str, str],
                                                   expected: str) -> None:
     assert deb_version(release, **kwargs) == expected
 
 
 @pytest.mark.parametrize(("older", "newer"), [("25.0.0-rc.1", "25.0.0"), ("25.0.3", "29.8.1"),
-                                               ("24.0.7", "25.0.0")])
+                                               ("24.0.7", "24.0.9"), ("24.0.9", "25.0.0")])
 def test_deb_versions_sort_as_dpkg_does(older: str, newer: str) -> None:
     res = subprocess.run(["dpkg", "--compare-versions", deb_version(older), "lt",
                           deb_version(newer)], check=False, timeout=30)

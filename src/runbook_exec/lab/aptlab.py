@@ -67,7 +67,7 @@ INCLUDE = ("apt-utils",)
 # Where the stand-in repository sits inside the chroot: the path of Docker's own repository.
 REPO_PATH = "/srv/download.docker.com/linux/debian"
 # The Docker releases whose real binaries the engines cache holds (stable releases only).
-DOCKER_RELEASES = ("24.0.7", "25.0.0", "25.0.1", "25.0.2", "25.0.3", "29.8.1")
+DOCKER_RELEASES = ("24.0.7", "24.0.9", "25.0.0", "25.0.1", "25.0.2", "25.0.3", "29.8.1")
 # containerd.io stand-ins: (package version, containerd engine). containerd-packaging's
 # debian/changelog versions are "<containerd release>-1".
 CONTAINERD_IO = (("1.7.24-1", "containerd-1.7.24"), ("2.3.4-1", "containerd-2.3.4"))
