@@ -16,13 +16,13 @@
 #
 # **软件包是替身**：这台机器连不上 download.docker.com，所以 apt 仓库是本地的（`file:` 源，目录
 # 结构和 Docker 的仓库一样），里面的 `docker-ce`、`docker-ce-cli`、`containerd.io` 用的是 Docker
-# 仓库里真实的包名和版本号（`5:24.0.7-1~debian.12~bookworm`），内容是从源码构建的真实
+# 仓库里真实的包名和版本号（`5:24.0.9-1~debian.12~bookworm`），内容是从源码构建的真实
 # `dockerd`、`docker`、`containerd` 二进制，所以 chroot 里 `dockerd --version` 打印的就是那个版本。
 # 打包是我们做的：没有 systemd 单元，没有维护者脚本，装上不会启动任何服务；依赖只保留
 # `docker-ce-cli` 和 `containerd.io`。
 #
 # **需要**：root；第一次运行要能访问 Debian 的软件源（`mmdebstrap` 生成 chroot，之后用缓存）；
-# 实验环境里从源码构建的 Docker 24.0.7、25.0.0–25.0.3、29.8.1 和 containerd 1.7.24、2.3.4。
+# 实验环境里从源码构建的 Docker 24.0.7、24.0.9、25.0.0–25.0.3、29.8.1 和 containerd 1.7.24、2.3.4。
 #
 # **你会看到**：每一步之后 `dockerd --version` / `docker --version` 的输出，以及 apt 在 hold 和
 # pin 下的真实反应。
@@ -39,14 +39,14 @@
 # **The packages are stand-ins**: this machine cannot reach download.docker.com, so the apt
 # repository is a local one (a `file:` source laid out like Docker's), holding `docker-ce`,
 # `docker-ce-cli` and `containerd.io` under the names and version strings of Docker's
-# repository (`5:24.0.7-1~debian.12~bookworm`). Their payload is the real `dockerd`, `docker` and
+# repository (`5:24.0.9-1~debian.12~bookworm`). Their payload is the real `dockerd`, `docker` and
 # `containerd` built from source, so `dockerd --version` in the chroot prints that release.
 # The packaging is ours: no systemd units, no maintainer scripts, nothing starts on install;
 # of the dependencies only `docker-ce-cli` and `containerd.io` are kept.
 #
 # **Needs**: root; Debian's package mirror on the first run (`mmdebstrap` makes the chroot,
-# cached afterwards); the lab's Docker 24.0.7, 25.0.0–25.0.3 and 29.8.1 and containerd 1.7.24 and
-# 2.3.4, built from source.
+# cached afterwards); the lab's Docker 24.0.7, 24.0.9, 25.0.0–25.0.3 and 29.8.1 and containerd
+# 1.7.24 and 2.3.4, built from source.
 #
 # **You will see**: `dockerd --version` / `docker --version` after each step, and what apt
 # really does under a hold and under a pin.
@@ -136,19 +136,23 @@ assert "Docker version 25.0.0," in versions()
 # ## 固定在 24.x：降级并 hold
 #
 # “固定在 Docker 24.x”一页的步骤，逐字执行：先找版本号，再降级安装，再 `apt-mark hold`。
+# 固定的是 24.0.9，24.0 分支的最后一个版本（那篇文章和 GitHub 托管的 runner 用的是 24.0.7，
+# 仓库里也有它）。
 
 # %% [markdown] lang="en"
 # ## Pin 24.x: downgrade and hold
 #
 # The steps of the "pin Docker 24.x" page, word for word: find the version string, install it
-# (a downgrade here), then `apt-mark hold`.
+# (a downgrade here), then `apt-mark hold`. The version pinned is 24.0.9, the last release of
+# the 24.0 branch (the write-up and GitHub's hosted runners used 24.0.7, which the repository
+# holds too).
 
 # %%
-v24 = deb_version("24.0.7")
+v24 = deb_version("24.0.9")
 sh("apt-cache madison docker-ce | grep 24.0")
 sh(f"apt-get install -y --allow-downgrades docker-ce={v24} docker-ce-cli={v24}")
 sh("apt-mark hold docker-ce docker-ce-cli")
-assert "Docker version 24.0.7," in versions()
+assert "Docker version 24.0.9," in versions()
 
 # %% [markdown] lang="zh"
 # hold 之后，`apt-get upgrade` 把这两个包留在原地（“kept back”）；点名安装 `docker-ce` 时
@@ -166,7 +170,7 @@ sh("apt-get upgrade -y")
 held = refused("apt-get install -y docker-ce")
 sh("apt-cache policy docker-ce")
 assert held != 0
-assert "Docker version 24.0.7," in versions()
+assert "Docker version 24.0.9," in versions()
 
 # %% [markdown] lang="zh"
 # ## 另一种固定：preferences 里的版本钉
@@ -185,13 +189,13 @@ assert "Docker version 24.0.7," in versions()
 sh("apt-mark unhold docker-ce docker-ce-cli")
 sh("""tee /etc/apt/preferences.d/docker-ce <<'EOF'
 Package: docker-ce docker-ce-cli
-Pin: version 5:24.0.7*
+Pin: version 5:24.0.9*
 Pin-Priority: 1001
 EOF""")
 sh("apt-cache policy docker-ce")
 sh("apt-get upgrade -y")
 sh("apt-get install -y docker-ce")
-assert "Docker version 24.0.7," in versions()
+assert "Docker version 24.0.9," in versions()
 
 # %% [markdown] lang="zh"
 # ## 升级到当前版本
@@ -212,7 +216,7 @@ assert "Docker version 24.0.7," in versions()
 
 # %%
 sh("apt-get install -y --only-upgrade docker-ce docker-ce-cli containerd.io")
-assert "Docker version 24.0.7," in versions()
+assert "Docker version 24.0.9," in versions()
 sh("""rm -f /etc/apt/preferences.d/docker-ce
 apt-mark unhold docker-ce docker-ce-cli
 apt-get update
@@ -249,7 +253,7 @@ assert "Docker version 29.8.1," in versions()
 #
 # - `apt-mark hold` 让 `apt-get upgrade` 留下这两个包，点名安装或降级时 apt 直接报错退出；
 #   `apt-cache policy` 的 Candidate 不受 hold 影响；
-# - `/etc/apt/preferences.d/` 里 `Pin: version 5:24.0.7*`、`Pin-Priority: 1001` 改的是 Candidate，
+# - `/etc/apt/preferences.d/` 里 `Pin: version 5:24.0.9*`、`Pin-Priority: 1001` 改的是 Candidate，
 #   `apt-get install docker-ce` 装的就是钉住的版本；
 # - 去掉钉和 hold 之后，`apt-get install -y --only-upgrade docker-ce docker-ce-cli containerd.io`
 #   装上仓库里的最新版。
@@ -259,7 +263,7 @@ assert "Docker version 29.8.1," in versions()
 #
 # - `apt-mark hold` makes `apt-get upgrade` keep both packages back, and apt exits with an
 #   error when asked by name to change them; `apt-cache policy`'s Candidate ignores the hold;
-# - `Pin: version 5:24.0.7*` with `Pin-Priority: 1001` in `/etc/apt/preferences.d/` changes the
+# - `Pin: version 5:24.0.9*` with `Pin-Priority: 1001` in `/etc/apt/preferences.d/` changes the
 #   Candidate, so `apt-get install docker-ce` installs the pinned version;
 # - with pin and hold gone, `apt-get install -y --only-upgrade docker-ce docker-ce-cli
 #   containerd.io` installs the repository's newest release.

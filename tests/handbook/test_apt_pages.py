@@ -87,12 +87,12 @@ CLAIMS = [
     "The following packages have been kept back:\n  docker-ce docker-ce-cli\n",
     "E: Held packages were changed and -y was used without --allow-change-held-packages.\n"
     "exit status: 100\n",
-    " *** 5:24.0.7-1~debian.12~bookworm 1001\n",
-    "Candidate: 5:24.0.7-1~debian.12~bookworm\n",
-    "docker-ce is already the newest version (5:24.0.7-1~debian.12~bookworm).\n",
+    " *** 5:24.0.9-1~debian.12~bookworm 1001\n",
+    "Candidate: 5:24.0.9-1~debian.12~bookworm\n",
+    "docker-ce is already the newest version (5:24.0.9-1~debian.12~bookworm).\n",
     "docker-ce was already not on hold.\n",
-    "Unpacking docker-ce (5:29.8.1-1~debian.12~bookworm) over (5:24.0.7-1~debian.12~bookworm)",
-    "$ dockerd --version\nDocker version 24.0.7, build v24.0.7\n",
+    "Unpacking docker-ce (5:29.8.1-1~debian.12~bookworm) over (5:24.0.9-1~debian.12~bookworm)",
+    "$ dockerd --version\nDocker version 24.0.9, build v24.0.9\n",
     "$ dockerd --version\nDocker version 29.8.1, build",
 ]
 
