@@ -15,6 +15,9 @@
 4. **The handbook's own address** in page text (:data:`~runbook_exec.site.head.ADDRESS_MARK`)
    is ``site_url`` when one is configured; otherwise the reader's browser fills it in,
    and no sitemap is written (it could only list "None…" addresses).
+5. **Search that finds every word.** The lunr in Material's search worker merges unlike
+   nodes of its word trie, and some queries then find nothing; the worker is written with
+   the one-expression fix of :mod:`runbook_exec.site.searchworker`.
 
 List it after ``i18n`` in ``mkdocs.yml``. The text transformations live in
 :mod:`runbook_exec.site.search_index`.
@@ -50,6 +53,7 @@ from runbook_exec.site.search_index import (
     split_index,
     strip_alternate_links,
 )
+from runbook_exec.site.searchworker import WORKER_GLOB, fix_token_set_key
 
 __all__ = ["TidyPlugin"]
 
@@ -125,6 +129,7 @@ class TidyPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call]  # untyp
         merged = site / index_path(None)
         if not merged.is_file():
             return  # search plugin disabled
+        _fix_search_worker(site)
         try:
             index = json.loads(merged.read_text(encoding="utf-8"))
             parts = split_index(index, _other_locales(i18n))
@@ -137,3 +142,16 @@ class TidyPlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call]  # untyp
             target.write_text(
                 json.dumps(part, ensure_ascii=False, separators=(",", ":")), encoding="utf-8"
             )
+
+
+def _fix_search_worker(site: Path) -> None:
+    workers = sorted(site.glob(WORKER_GLOB))
+    if len(workers) != 1:
+        raise PluginError(f"site-tidy: expected one search worker {WORKER_GLOB} in {site}, "
+                          f"found {len(workers)}")
+    worker = workers[0]
+    try:
+        fixed = fix_token_set_key(worker.read_text(encoding="utf-8"), str(worker))
+    except IndexFormatError as exc:
+        raise PluginError(f"site-tidy: {exc}") from exc
+    worker.write_text(fixed, encoding="utf-8")
