@@ -11,6 +11,7 @@ without editing these tests. ``BROWSER_SITE_DIR`` points the suite at another bu
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
@@ -335,3 +336,25 @@ def runbook_page_list() -> list[DocPage]:
 def artifacts_dir() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+@contextlib.contextmanager
+def _worker_warnings(page: Any) -> Iterator[list[str]]:
+    """The warnings page's web workers log while the block runs (Material's search worker
+    reports a search that threw as one)."""
+    said: list[str] = []
+
+    def watch(worker: Any) -> None:
+        worker.on("console", lambda m: said.append(m.text) if m.type == "warning" else None)
+
+    page.on("worker", watch)
+    try:
+        yield said
+    finally:
+        page.remove_listener("worker", watch)
+
+
+@pytest.fixture
+def worker_warnings() -> Any:
+    """``with worker_warnings(page) as said:`` (test modules can't import conftest)."""
+    return _worker_warnings

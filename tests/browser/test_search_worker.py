@@ -59,16 +59,14 @@ def test_the_site_ships_the_fixed_worker(site_dir: Path) -> None:
 
 @pytest.mark.parametrize("lang", sorted(INDEXES))
 def test_every_word_searches_without_the_worker_throwing(tab: Any, site_dir: Path,
-                                                         lang: str) -> None:
+                                                         worker_warnings: Any, lang: str) -> None:
     index = json.loads((site_dir / INDEXES[lang]).read_text(encoding="utf-8"))
     queries = _first_characters(index)
     assert len(queries) >= 26, queries
-    warnings: list[str] = []
-    tab.page.on("worker", lambda w: w.on(
-        "console", lambda m: warnings.append(m.text) if m.type == "warning" else None))
-    tab.visit("en/" if lang == "en" else "", settle=False)
-    found = tab.page.evaluate(_ASK_ALL, {"worker": tab.url(_worker(site_dir)),
-                                         "index": tab.url(INDEXES[lang]), "queries": queries})
+    with worker_warnings(tab.page) as warnings:
+        tab.visit("en/" if lang == "en" else "", settle=False)
+        found = tab.page.evaluate(_ASK_ALL, {"worker": tab.url(_worker(site_dir)),
+                                             "index": tab.url(INDEXES[lang]), "queries": queries})
     assert not [w for w in warnings if "Invalid query" in w or "TypeError" in w], warnings[:6]
     # and every letter and digit a word starts with finds it (lunr's trimmer drops the Han
     # characters of the other language from an index it does not segment)
