@@ -193,9 +193,9 @@ def _missing_blob(node: NodeProfile | None, d: str, layer: MissingLayer | None) 
     """What ``ctr`` prints for a blob the archive lacks. Measured with kind's command on
     containerd 1.7.1, 1.7.24, 2.0.2, 2.1.4 and 2.3.4: a missing manifest or config reads
     ``content digest …: not found``; a missing layer fails at extraction, which 1.7 and 2.0
-    name by DiffID and 2.1.4 and later by media type, digest and snapshot key (a unique part
+    name by DiffID and 2.1.4 and 2.3.4 by media type, digest and snapshot key (a unique part
     the doctor cannot know is written ``…``; the snapshotter is kind's overlayfs)."""
-    text = f"content digest {d}: not found"
+    text = NOT_FOUND.removeprefix("ctr: ").replace("{digest}", d)  # the catalogue's text
     version = node.version if node is not None else (1, 7, 0)
     if layer is not None and version >= (2, 1, 0):
         text = (f'failed to extract layer ({layer.media_type} {d}) to overlayfs as "extract-… '
